@@ -1,0 +1,29 @@
+#include "model.hpp"
+
+#include <fmt/format.h>
+
+namespace nursery::config {
+
+std::string Location::to_string() const {
+  if (line <= 0) return file;
+  return fmt::format("{}:{}:{}", file, line, column);
+}
+
+std::string Diagnostic::to_string() const {
+  return fmt::format("{}: {}{}", where.to_string(),
+                     severity == Severity::Warning ? "warning: " : "", message);
+}
+
+const RoomConfig* Config::find_room(std::string_view id) const {
+  for (const auto& room : rooms)
+    if (room.id == id) return &room;
+  return nullptr;
+}
+
+const RoutineConfig* Config::find_routine(std::string_view id) const {
+  for (const auto& routine : routines)
+    if (routine.id == id) return &routine;
+  return nullptr;
+}
+
+}  // namespace nursery::config

@@ -1,0 +1,133 @@
+#pragma once
+// The configuration model: plain data, filled by the TOML loader (loader.hpp)
+// and read by everything else. Every default here is the shipped default and
+// is repeated, with its reason, in config/nurseryd.toml.
+
+#include <chrono>
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <variant>
+#include <vector>
+
+#include "values.hpp"
+
+namespace nursery::config {
+
+using Seconds = std::chrono::seconds;
+
+// Where a value came from, for messages of the form FILE:LINE:COL.
+struct Location {
+  std::string file;
+  int line = 0;
+  int column = 0;
+  std::string to_string() const;  // "file:line:col" (or "file" when line is 0)
+};
+
+struct Diagnostic {
+  enum class Severity { Error, Warning };
+  Severity severity = Severity::Error;
+  Location where;
+  std::string message;
+  // "FILE:LINE:COL: message" for errors, "FILE:LINE:COL: warning: message" for warnings.
+  std::string to_string() const;
+};
+
+struct HubConfig {
+  std::string name = "Nursery hub";
+  std::string time_zone = "UTC";  // IANA name, checked against the tz database
+  double latitude = 0.0;          // for sunrise/sunset (scheduler issue)
+  double longitude = 0.0;
+};
+
+struct ChildConfig {
+  std::string name = "Baby";
+  // Decides the massage session length. When absent the shortest (youngest)
+  // session length applies: the safe side.
+  std::optional<std::chrono::sys_days> birth_date;
+};
+
+struct RoomConfig {
+  std::string id;
+  std::string name;
+  std::string default_routine = "bedtime";
+  Location where;
+};
+
+// A driver-specific option, typed as TOML gave it.
+struct DriverOption {
+  std::variant<bool, std::int64_t, double, std::string> value;
+  Location where;
+};
+
+struct DeviceConfig {
+  std::string id;
+  std::string name;    // defaults to id
+  std::string room;
+  std::string driver;
+  std::map<std::string, DriverOption> options;  // every key not listed above
+  Location where;
+};
+
+enum class RoutineKind { Bedtime, Wake, Other };
+
+struct StepConfig {
+  Seconds at{0};    // offset from the routine's start, in routine time (pauses excluded)
+  Role role = Capability::Light;
+  Seconds fade{0};  // how long the move from the previous values to these takes
+  DeviceValues values;
+  Location where;
+};
+
+struct RoutineConfig {
+  std::string id;
+  std::string name;
+  RoutineKind kind = RoutineKind::Other;
+  std::vector<StepConfig> steps;  // sorted by `at` (stable) by the loader
+  Location where;
+};
+
+// Defaults from ../shared/docs/safety-defaults.md. Hard bounds are enforced by
+// the loader (see kHard* below) so a config can loosen a limit only so far.
+struct SoundSafety {
+  double max_volume = 0.5;
+  Seconds auto_off{12 * 3600};
+};
+struct MassageSafety {
+  double max_intensity = 0.6;
+  double start_intensity = 0.3;  // a session starts at no more than this
+  Seconds session_under_6_weeks{10 * 60};
+  Seconds session_6_to_12_weeks{15 * 60};
+  Seconds session_from_3_months{20 * 60};
+};
+struct LightSafety {
+  double night_max_brightness = 0.10;
+  int night_max_color_temp = 2200;
+  // Night lasts from the start of a bedtime routine until a wake routine
+  // starts, or at most this long.
+  Seconds night_window{14 * 3600};
+};
+struct SafetyConfig {
+  SoundSafety sound;
+  MassageSafety massage;
+  LightSafety light;
+};
+
+inline constexpr Seconds kHardMaxSoundAutoOff{12 * 3600};
+inline constexpr Seconds kHardMaxMassageSession{30 * 60};
+
+struct Config {
+  std::string source;  // the file it was read from
+  HubConfig hub;
+  ChildConfig child;
+  SafetyConfig safety;
+  std::vector<RoomConfig> rooms;
+  std::vector<DeviceConfig> devices;
+  std::vector<RoutineConfig> routines;
+
+  const RoomConfig* find_room(std::string_view id) const;
+  const RoutineConfig* find_routine(std::string_view id) const;
+};
+
+}  // namespace nursery::config

@@ -1,0 +1,69 @@
+#pragma once
+// What the core keeps across restarts. The interface knows nothing of SQL;
+// daemon/store implements it with SQLite. Thread: the loop thread.
+// Methods never throw: a failing disk is an Error the caller logs and shows,
+// not an exception that unwinds the loop.
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "clock.hpp"
+#include "expected.hpp"
+
+namespace nursery {
+
+enum class Outcome { Completed, Stopped, Interrupted };
+std::string_view outcome_name(Outcome outcome);
+std::optional<Outcome> parse_outcome(std::string_view name);
+
+struct Pause {
+  TimePoint from;
+  std::optional<TimePoint> to;  // open while the run is paused
+  bool operator==(const Pause&) const = default;
+};
+
+// One run of a routine in a room. Its progress is stored as the inputs of
+// the desired-state function (start, pauses, skips), never as a log of
+// commands: resuming is recomputing.
+struct RunRecord {
+  std::int64_t id = 0;
+  std::string room;
+  std::string routine;
+  TimePoint started_at;
+  Duration skipped{0};  // routine time jumped over by "skip"
+  std::vector<Pause> pauses;
+  std::optional<TimePoint> ended_at;
+  std::optional<Outcome> outcome;
+  bool operator==(const RunRecord&) const = default;
+};
+
+struct EventRecord {
+  TimePoint at;
+  std::string room;
+  std::string device;  // empty for room-level events
+  std::string kind;    // "routine_started", "override", "clamp", "manual" ...
+  std::string detail;  // a sentence or JSON, for the sleep log and the panel
+};
+
+struct Ok {};
+using Status = Expected<Ok>;
+
+class RunStore {
+ public:
+  virtual ~RunStore() = default;
+  // Inserts the run and returns its id.
+  virtual Expected<std::int64_t> begin_run(const RunRecord& run) = 0;
+  // Saves pauses and skipped (after pause, resume, skip).
+  virtual Status update_run(const RunRecord& run) = 0;
+  virtual Status end_run(std::int64_t id, TimePoint ended_at, Outcome outcome) = 0;
+  // Runs without an end, oldest first: what to resume after a restart.
+  virtual Expected<std::vector<RunRecord>> open_runs() = 0;
+  // Newest first.
+  virtual Expected<std::vector<RunRecord>> recent_runs(std::size_t limit) = 0;
+  virtual Status add_event(const EventRecord& event) = 0;
+  virtual Expected<std::vector<EventRecord>> recent_events(std::size_t limit) = 0;
+};
+
+}  // namespace nursery
