@@ -29,6 +29,8 @@ class DeviceHost {
   virtual ~DeviceHost() = default;
   virtual Clock& clock() = 0;
   virtual Logger logger(std::string domain) = 0;
+  // Wall time as a parent reads it: "20:15:00" in the hub's time zone.
+  virtual std::string local_time(TimePoint t) const = 0;
   // The state the device says it is in. A state the core did not command is
   // a manual override (a wall switch, another app).
   virtual void report_state(std::string_view device_id, const DeviceValues& observed) = 0;
