@@ -1,0 +1,48 @@
+#include "registry.hpp"
+
+#include <array>
+
+#include <fmt/format.h>
+
+#ifdef NURSERY_PLUGIN_SIMULATED
+#include "simulated/simulated.hpp"
+#endif
+
+namespace nursery::plugins {
+namespace {
+
+constexpr std::array kPlugins = {
+#ifdef NURSERY_PLUGIN_SIMULATED
+    &simulated::kDescriptor,
+#endif
+};
+
+}  // namespace
+
+std::span<const PluginDescriptor* const> all() { return kPlugins; }
+
+const PluginDescriptor* find(std::string_view driver) {
+  for (const PluginDescriptor* p : kPlugins)
+    if (p->spec.name == driver) return p;
+  return nullptr;
+}
+
+config::DriverCatalog catalog() {
+  return [](std::string_view name) -> const config::DriverSpec* {
+    const PluginDescriptor* p = find(name);
+    return p ? &p->spec : nullptr;
+  };
+}
+
+Expected<std::unique_ptr<Device>> create_device(const config::DeviceConfig& config,
+                                                DeviceHost& host) {
+  const PluginDescriptor* p = find(config.driver);
+  if (!p)
+    return Error{"unknown_driver",
+                 fmt::format("{}: device \"{}\" uses driver \"{}\", which this build lacks",
+                             config.where.to_string(), config.id, config.driver),
+                 500};
+  return p->create(config, host);
+}
+
+}  // namespace nursery::plugins
