@@ -1,0 +1,789 @@
+#include "loader.hpp"
+
+#include <date/tz.h>
+#include <fmt/format.h>
+#include <toml++/toml.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstdint>
+#include <cstdio>
+#include <exception>
+#include <limits>
+#include <map>
+#include <memory>
+#include <span>
+#include <system_error>
+#include <utility>
+
+namespace nursery::config {
+
+namespace {
+
+constexpr std::string_view kDurationExamples = R"("90s", "5m", "1h30m")";
+
+// Keys each table understands; anything else is reported as a warning.
+constexpr std::string_view kTopKeys[] = {"hub", "child", "safety", "rooms", "devices", "routines"};
+constexpr std::string_view kHubKeys[] = {"name", "time_zone", "latitude", "longitude"};
+constexpr std::string_view kChildKeys[] = {"name", "birth_date"};
+constexpr std::string_view kSafetyKeys[] = {"sound", "massage", "light"};
+constexpr std::string_view kSoundKeys[] = {"max_volume", "auto_off"};
+constexpr std::string_view kMassageKeys[] = {"max_intensity", "start_intensity",
+                                             "session_under_6_weeks", "session_6_to_12_weeks",
+                                             "session_from_3_months"};
+constexpr std::string_view kLightKeys[] = {"night_max_brightness", "night_max_color_temp",
+                                           "night_window"};
+constexpr std::string_view kRoomKeys[] = {"id", "name", "default_routine"};
+// Every other key of a [[devices]] block belongs to the driver.
+constexpr std::string_view kDeviceKeys[] = {"id", "name", "room", "driver"};
+constexpr std::string_view kRoutineKeys[] = {"id", "name", "kind", "steps"};
+constexpr std::string_view kStepKeys[] = {"at",         "role",       "fade",   "on",
+                                          "brightness", "color_temp", "volume", "track",
+                                          "intensity",  "pattern"};
+
+constexpr Seconds kMaxNightWindow{24 * 3600};
+
+bool contains(std::span<const std::string_view> keys, std::string_view key) {
+  return std::find(keys.begin(), keys.end(), key) != keys.end();
+}
+
+std::string_view type_name(toml::node_type type) {
+  switch (type) {
+    case toml::node_type::none:
+      return "nothing";
+    case toml::node_type::table:
+      return "a table";
+    case toml::node_type::array:
+      return "an array";
+    case toml::node_type::string:
+      return "a string";
+    case toml::node_type::integer:
+      return "an integer";
+    case toml::node_type::floating_point:
+      return "a float";
+    case toml::node_type::boolean:
+      return "a boolean";
+    case toml::node_type::date:
+      return "a date";
+    case toml::node_type::time:
+      return "a time";
+    case toml::node_type::date_time:
+      return "a date-time";
+  }
+  return "an unknown type";
+}
+
+bool is_valid_id(std::string_view id) {
+  if (id.empty()) return false;
+  return std::all_of(id.begin(), id.end(), [](char c) {
+    return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_' || c == '-';
+  });
+}
+
+// The inverse of parse_duration, for messages: 5400s -> "1h30m".
+std::string format_duration(Seconds d) {
+  auto total = d.count();
+  if (total == 0) return "0s";
+  std::string out;
+  if (auto h = total / 3600; h > 0) out += fmt::format("{}h", h);
+  if (auto m = total % 3600 / 60; m > 0) out += fmt::format("{}m", m);
+  if (auto s = total % 60; s > 0) out += fmt::format("{}s", s);
+  return out;
+}
+
+std::optional<RoutineKind> parse_routine_kind(std::string_view name) {
+  if (name == "bedtime") return RoutineKind::Bedtime;
+  if (name == "wake") return RoutineKind::Wake;
+  if (name == "other") return RoutineKind::Other;
+  return std::nullopt;
+}
+
+// Per-file state of one load. Every check reports what it finds and carries on,
+// so that one run lists every error in the file.
+class Loader {
+ public:
+  Loader(std::string_view source, const DriverCatalog& drivers)
+      : source_(source), drivers_(drivers) {
+    config_.source = source_;
+  }
+
+  LoadResult load(std::string_view text) {
+    toml::table root;
+    try {
+      root = toml::parse(text, std::string_view(source_));
+    } catch (const toml::parse_error& e) {
+      error(e.source(), std::string(e.description()));
+      return finish();
+    }
+    warn_unknown_keys(root, kTopKeys, "the top level");
+    if (const auto* t = section(root, "hub", "[hub]")) load_hub(*t);
+    if (const auto* t = section(root, "child", "[child]")) load_child(*t);
+    if (const auto* t = section(root, "safety", "[safety]")) load_safety(*t);
+    for (const auto* t : table_array(root, "rooms")) load_room(*t);
+    for (const auto* t : table_array(root, "routines")) load_routine(*t);
+    for (const auto* t : table_array(root, "devices")) load_device(*t);
+    check_references();
+    return finish();
+  }
+
+ private:
+  // Where a value was given that refers to something defined elsewhere, kept
+  // until everything is loaded and the reference can be checked.
+  struct Reference {
+    std::string id;
+    std::optional<toml::source_region> where;  // nullopt: the default applies
+  };
+
+  Location location(const toml::source_region& region) const {
+    return Location{source_, static_cast<int>(region.begin.line),
+                    static_cast<int>(region.begin.column)};
+  }
+
+  void error(const toml::source_region& region, std::string message) {
+    error(location(region), std::move(message));
+  }
+  void error(Location where, std::string message) {
+    diagnostics_.push_back({Diagnostic::Severity::Error, std::move(where), std::move(message)});
+  }
+  void warning(const toml::source_region& region, std::string message) {
+    diagnostics_.push_back({Diagnostic::Severity::Warning, location(region), std::move(message)});
+  }
+
+  LoadResult finish() {
+    std::stable_sort(
+        diagnostics_.begin(), diagnostics_.end(), [](const Diagnostic& a, const Diagnostic& b) {
+          return std::pair(a.where.line, a.where.column) < std::pair(b.where.line, b.where.column);
+        });
+    LoadResult result;
+    const bool failed =
+        std::any_of(diagnostics_.begin(), diagnostics_.end(),
+                    [](const Diagnostic& d) { return d.severity == Diagnostic::Severity::Error; });
+    if (!failed) result.config = std::move(config_);
+    result.diagnostics = std::move(diagnostics_);
+    return result;
+  }
+
+  void warn_unknown_keys(const toml::table& table, std::span<const std::string_view> known,
+                         std::string_view context) {
+    for (auto&& [key, value] : table)
+      if (!contains(known, key.str()))
+        warning(key.source(), fmt::format("unknown key \"{}\" in {}", key.str(), context));
+  }
+
+  // --- Typed reads. Each reports a wrong type or value at the value's location
+  // and returns nullopt; the caller keeps its default.
+
+  std::optional<std::string> read_string(const toml::node& node, std::string_view key) {
+    if (const auto* s = node.as_string()) return s->get();
+    error(node.source(), fmt::format("{} must be a string, got {}", key, type_name(node.type())));
+    return std::nullopt;
+  }
+
+  std::optional<bool> read_bool(const toml::node& node, std::string_view key) {
+    if (const auto* b = node.as_boolean()) return b->get();
+    error(node.source(),
+          fmt::format("{} must be true or false, got {}", key, type_name(node.type())));
+    return std::nullopt;
+  }
+
+  std::optional<std::int64_t> read_integer(const toml::node& node, std::string_view key) {
+    if (const auto* i = node.as_integer()) return i->get();
+    error(node.source(), fmt::format("{} must be an integer, got {}", key, type_name(node.type())));
+    return std::nullopt;
+  }
+
+  // A number may be written as an integer or a float (`brightness = 1`).
+  std::optional<double> read_number(const toml::node& node, std::string_view key) {
+    if (const auto* f = node.as_floating_point()) return f->get();
+    if (const auto* i = node.as_integer()) return static_cast<double>(i->get());
+    error(node.source(), fmt::format("{} must be a number, got {}", key, type_name(node.type())));
+    return std::nullopt;
+  }
+
+  // Durations are strings with units only, so that "30" can never be read as
+  // the wrong unit.
+  std::optional<Seconds> read_duration(const toml::node& node, std::string_view key) {
+    const auto* s = node.as_string();
+    if (!s) {
+      error(node.source(), fmt::format("{} must be a duration string like {}, got {}", key,
+                                       kDurationExamples, type_name(node.type())));
+      return std::nullopt;
+    }
+    auto d = parse_duration(s->get());
+    if (!d)
+      error(node.source(),
+            fmt::format("invalid duration \"{}\" (expected e.g. {})", s->get(), kDurationExamples));
+    return d;
+  }
+
+  std::optional<std::string> read_id(const toml::node& node, std::string_view what) {
+    auto id = read_string(node, "id");
+    if (id && !is_valid_id(*id)) {
+      error(node.source(),
+            fmt::format("invalid {} id \"{}\" (use lowercase letters, digits, '-' and '_')", what,
+                        *id));
+      return std::nullopt;
+    }
+    return id;
+  }
+
+  // A fraction-valued limit: 0 would disable the device, so it must be above 0.
+  void read_limit(const toml::table& table, std::string_view key, double& out) {
+    const auto* node = table.get(key);
+    if (!node) return;
+    auto v = read_number(*node, key);
+    if (!v) return;
+    if (!(*v > 0.0 && *v <= 1.0))
+      error(node->source(),
+            fmt::format("{} must be greater than 0 and at most 1, got {}", key, *v));
+    else
+      out = *v;
+  }
+
+  void read_limit_duration(const toml::table& table, std::string_view key, Seconds max,
+                           std::string_view max_reason, Seconds& out) {
+    const auto* node = table.get(key);
+    if (!node) return;
+    auto d = read_duration(*node, key);
+    if (!d) return;
+    if (*d <= Seconds{0})
+      error(node->source(), fmt::format("{} must be longer than 0s", key));
+    else if (*d > max)
+      error(node->source(), fmt::format("{} must be at most {} ({}), got {}", key,
+                                        format_duration(max), max_reason, format_duration(*d)));
+    else
+      out = *d;
+  }
+
+  void read_optional_string(const toml::table& table, std::string_view key, std::string& out) {
+    if (const auto* node = table.get(key))
+      if (auto v = read_string(*node, key)) out = std::move(*v);
+  }
+
+  // --- Sections.
+
+  const toml::table* section(const toml::table& root, std::string_view key,
+                             std::string_view header) {
+    const auto* node = root.get(key);
+    if (!node) return nullptr;
+    if (const auto* t = node->as_table()) return t;
+    error(node->source(),
+          fmt::format("{} must be a table ({}), got {}", key, header, type_name(node->type())));
+    return nullptr;
+  }
+
+  std::vector<const toml::table*> table_array(const toml::table& root, std::string_view key) {
+    std::vector<const toml::table*> tables;
+    const auto* node = root.get(key);
+    if (!node) return tables;
+    const auto* array = node->as_array();
+    if (!array) {
+      error(node->source(), fmt::format("{} must be an array of tables ([[{}]]), got {}", key, key,
+                                        type_name(node->type())));
+      return tables;
+    }
+    for (const auto& element : *array) {
+      if (const auto* t = element.as_table())
+        tables.push_back(t);
+      else
+        error(element.source(), fmt::format("each entry of {} must be a table ([[{}]]), got {}",
+                                            key, key, type_name(element.type())));
+    }
+    return tables;
+  }
+
+  void load_hub(const toml::table& t) {
+    warn_unknown_keys(t, kHubKeys, "[hub]");
+    auto& hub = config_.hub;
+    read_optional_string(t, "name", hub.name);
+    if (const auto* node = t.get("time_zone")) {
+      if (auto zone = read_string(*node, "time_zone")) {
+        if (auto why = check_time_zone(*zone))
+          error(node->source(), *why);
+        else
+          hub.time_zone = *zone;
+      }
+    }
+    read_coordinate(t, "latitude", 90.0, hub.latitude);
+    read_coordinate(t, "longitude", 180.0, hub.longitude);
+  }
+
+  static std::optional<std::string> check_time_zone(const std::string& zone) {
+    try {
+      date::get_tzdb();
+    } catch (const std::exception& e) {
+      // Not the config's fault: say so rather than blame the zone name.
+      return fmt::format("cannot check time_zone \"{}\": the tz database is unreadable ({})", zone,
+                         e.what());
+    }
+    try {
+      date::locate_zone(zone);
+      return std::nullopt;
+    } catch (const std::exception&) {
+      return fmt::format(
+          "unknown time zone \"{}\" (expected an IANA name from the tz database, e.g. "
+          "\"Europe/London\")",
+          zone);
+    }
+  }
+
+  void read_coordinate(const toml::table& t, std::string_view key, double bound, double& out) {
+    const auto* node = t.get(key);
+    if (!node) return;
+    auto v = read_number(*node, key);
+    if (!v) return;
+    if (!(*v >= -bound && *v <= bound))
+      error(node->source(),
+            fmt::format("{} must be between {} and {} degrees, got {}", key, -bound, bound, *v));
+    else
+      out = *v;
+  }
+
+  void load_child(const toml::table& t) {
+    warn_unknown_keys(t, kChildKeys, "[child]");
+    read_optional_string(t, "name", config_.child.name);
+    if (const auto* node = t.get("birth_date")) {
+      if (const auto* d = node->as_date()) {
+        const toml::date& v = d->get();
+        config_.child.birth_date = std::chrono::sys_days{
+            std::chrono::year{v.year} / std::chrono::month{v.month} / std::chrono::day{v.day}};
+      } else {
+        error(node->source(),
+              fmt::format("birth_date must be a date like 2026-09-01 (no quotes, no time), got {}",
+                          type_name(node->type())));
+      }
+    }
+  }
+
+  void load_safety(const toml::table& t) {
+    warn_unknown_keys(t, kSafetyKeys, "[safety]");
+    auto& safety = config_.safety;
+    if (const auto* s = section(t, "sound", "[safety.sound]")) {
+      warn_unknown_keys(*s, kSoundKeys, "[safety.sound]");
+      read_limit(*s, "max_volume", safety.sound.max_volume);
+      read_limit_duration(*s, "auto_off", kHardMaxSoundAutoOff, "the hard safety bound",
+                          safety.sound.auto_off);
+    }
+    if (const auto* m = section(t, "massage", "[safety.massage]")) {
+      warn_unknown_keys(*m, kMassageKeys, "[safety.massage]");
+      auto& massage = safety.massage;
+      const auto errors_before = diagnostics_.size();
+      read_limit(*m, "max_intensity", massage.max_intensity);
+      read_limit(*m, "start_intensity", massage.start_intensity);
+      // Compared only when both read cleanly, so one bad value is one error.
+      const bool intensities_read = diagnostics_.size() == errors_before;
+      for (auto [key, field] : {std::pair{"session_under_6_weeks", &massage.session_under_6_weeks},
+                                std::pair{"session_6_to_12_weeks", &massage.session_6_to_12_weeks},
+                                std::pair{"session_from_3_months", &massage.session_from_3_months}})
+        read_limit_duration(*m, key, kHardMaxMassageSession, "the hard safety bound", *field);
+      if (intensities_read && massage.start_intensity > massage.max_intensity) {
+        // Point at whichever of the two was written; start_intensity if both.
+        const auto* node = m->get("start_intensity");
+        if (!node) node = m->get("max_intensity");
+        error(node ? location(node->source()) : location(m->source()),
+              fmt::format("start_intensity ({}) must not be above max_intensity ({})",
+                          massage.start_intensity, massage.max_intensity));
+      }
+    }
+    if (const auto* l = section(t, "light", "[safety.light]")) {
+      warn_unknown_keys(*l, kLightKeys, "[safety.light]");
+      read_limit(*l, "night_max_brightness", safety.light.night_max_brightness);
+      if (const auto* node = l->get("night_max_color_temp")) {
+        if (auto k = read_integer(*node, "night_max_color_temp")) {
+          if (*k < kMinColorTemp || *k > kMaxColorTemp)
+            error(node->source(),
+                  fmt::format("night_max_color_temp must be between {} and {} kelvin, got {}",
+                              kMinColorTemp, kMaxColorTemp, *k));
+          else
+            safety.light.night_max_color_temp = static_cast<int>(*k);
+        }
+      }
+      read_limit_duration(*l, "night_window", kMaxNightWindow, "a day", safety.light.night_window);
+    }
+  }
+
+  // Reports a second definition of `id`; returns false for a duplicate.
+  bool claim_id(std::map<std::string, Location, std::less<>>& seen, std::string_view what,
+                const std::string& id, const toml::node& node) {
+    auto [it, inserted] = seen.emplace(id, location(node.source()));
+    if (!inserted)
+      error(node.source(), fmt::format("duplicate {} id \"{}\" (first defined at {})", what, id,
+                                       it->second.to_string()));
+    return inserted;
+  }
+
+  // Reads the required id of a room, device or routine block.
+  std::optional<std::string> required_id(const toml::table& t, std::string_view what,
+                                         std::string_view header,
+                                         std::map<std::string, Location, std::less<>>& seen) {
+    const auto* node = t.get("id");
+    if (!node) {
+      error(t.source(), fmt::format("missing required key \"id\" in {}", header));
+      return std::nullopt;
+    }
+    auto id = read_id(*node, what);
+    if (id) claim_id(seen, what, *id, *node);
+    return id;
+  }
+
+  void load_room(const toml::table& t) {
+    warn_unknown_keys(t, kRoomKeys, "[[rooms]]");
+    RoomConfig room;
+    room.where = location(t.source());
+    if (auto id = required_id(t, "room", "[[rooms]]", room_ids_)) room.id = *id;
+    room.name = room.id;
+    read_optional_string(t, "name", room.name);
+    Reference routine{room.default_routine, std::nullopt};
+    if (const auto* node = t.get("default_routine")) {
+      if (auto v = read_string(*node, "default_routine")) {
+        room.default_routine = *v;
+        routine = {*v, node->source()};
+      } else {
+        routine.id.clear();  // already reported; nothing to check
+      }
+    }
+    room_routines_.push_back(std::move(routine));
+    config_.rooms.push_back(std::move(room));
+  }
+
+  void load_device(const toml::table& t) {
+    DeviceConfig device;
+    device.where = location(t.source());
+    if (auto id = required_id(t, "device", "[[devices]]", device_ids_)) device.id = *id;
+    device.name = device.id;
+    read_optional_string(t, "name", device.name);
+
+    if (const auto* node = t.get("room")) {
+      if (auto room = read_string(*node, "room")) {
+        device.room = *room;
+        device_rooms_.push_back({*room, node->source()});
+      }
+    } else {
+      error(t.source(), "missing required key \"room\" in [[devices]]");
+    }
+
+    const DriverSpec* spec = nullptr;
+    if (const auto* node = t.get("driver")) {
+      if (auto driver = read_string(*node, "driver")) {
+        device.driver = *driver;
+        spec = drivers_ ? drivers_(*driver) : nullptr;
+        if (!spec) error(node->source(), fmt::format("unknown driver \"{}\"", *driver));
+      }
+    } else {
+      error(t.source(), "missing required key \"driver\" in [[devices]]");
+    }
+    // Without a known driver its options cannot be checked: the driver error
+    // is the one to fix first.
+    if (spec && load_driver_options(t, *spec, device) && spec->validate)
+      run_driver_validation(*spec, device);
+    config_.devices.push_back(std::move(device));
+  }
+
+  // Returns false when an option is missing or of the wrong type, so that the
+  // driver's own validation only ever sees well-typed options.
+  bool load_driver_options(const toml::table& t, const DriverSpec& spec, DeviceConfig& device) {
+    bool ok = true;
+    for (auto&& [key, node] : t) {
+      if (contains(kDeviceKeys, key.str())) continue;
+      const auto option =
+          std::find_if(spec.options.begin(), spec.options.end(),
+                       [&](const DriverOptionSpec& o) { return o.key == key.str(); });
+      if (option == spec.options.end()) {
+        warning(key.source(),
+                fmt::format("unknown key \"{}\" in [[devices]] (driver \"{}\" takes: {})",
+                            key.str(), spec.name, option_list(spec)));
+        continue;
+      }
+      if (auto value = read_option(node, key.str(), option->type))
+        device.options.emplace(std::string(key.str()),
+                               DriverOption{std::move(*value), location(node.source())});
+      else
+        ok = false;
+    }
+    for (const auto& option : spec.options) {
+      if (option.required && !t.contains(option.key)) {
+        error(t.source(), fmt::format("missing required key \"{}\" in [[devices]] (driver \"{}\")",
+                                      option.key, spec.name));
+        ok = false;
+      }
+    }
+    return ok;
+  }
+
+  static std::string option_list(const DriverSpec& spec) {
+    if (spec.options.empty()) return "no options";
+    std::string list;
+    for (const auto& option : spec.options) {
+      if (!list.empty()) list += ", ";
+      list += option.key;
+    }
+    return list;
+  }
+
+  // Numbers are stored as double whether written 1 or 1.0; durations stay the
+  // string as written (already checked with parse_duration).
+  std::optional<decltype(DriverOption::value)> read_option(const toml::node& node,
+                                                           std::string_view key, OptionType type) {
+    switch (type) {
+      case OptionType::Bool:
+        if (auto v = read_bool(node, key)) return *v;
+        return std::nullopt;
+      case OptionType::Integer:
+        if (auto v = read_integer(node, key)) return *v;
+        return std::nullopt;
+      case OptionType::Number:
+        if (auto v = read_number(node, key)) return *v;
+        return std::nullopt;
+      case OptionType::String:
+        if (auto v = read_string(node, key)) return std::move(*v);
+        return std::nullopt;
+      case OptionType::Duration:
+        if (read_duration(node, key)) return std::string(node.as_string()->get());
+        return std::nullopt;
+    }
+    return std::nullopt;
+  }
+
+  void run_driver_validation(const DriverSpec& spec, const DeviceConfig& device) {
+    try {
+      auto found = spec.validate(device);
+      diagnostics_.insert(diagnostics_.end(), std::make_move_iterator(found.begin()),
+                          std::make_move_iterator(found.end()));
+    } catch (const std::exception& e) {
+      error(device.where,
+            fmt::format("driver \"{}\" could not check this device: {}", spec.name, e.what()));
+    }
+  }
+
+  void load_routine(const toml::table& t) {
+    warn_unknown_keys(t, kRoutineKeys, "[[routines]]");
+    RoutineConfig routine;
+    routine.where = location(t.source());
+    if (auto id = required_id(t, "routine", "[[routines]]", routine_ids_)) routine.id = *id;
+    routine.name = routine.id;
+    read_optional_string(t, "name", routine.name);
+    if (const auto* node = t.get("kind")) {
+      if (auto kind = read_string(*node, "kind")) {
+        if (auto parsed = parse_routine_kind(*kind))
+          routine.kind = *parsed;
+        else
+          error(
+              node->source(),
+              fmt::format("unknown routine kind \"{}\" (expected bedtime, wake or other)", *kind));
+      }
+    }
+
+    const auto* steps = t.get("steps");
+    if (!steps) {
+      error(t.source(), "routine has no steps (add at least one [[routines.steps]])");
+    } else if (const auto* array = steps->as_array()) {
+      if (array->empty())
+        error(steps->source(), "routine has no steps (add at least one [[routines.steps]])");
+      for (const auto& element : *array) {
+        if (const auto* step = element.as_table())
+          routine.steps.push_back(load_step(*step));
+        else
+          error(element.source(),
+                fmt::format("each step must be a table ([[routines.steps]]), got {}",
+                            type_name(element.type())));
+      }
+    } else {
+      error(steps->source(),
+            fmt::format("steps must be an array of tables ([[routines.steps]]), got {}",
+                        type_name(steps->type())));
+    }
+    std::stable_sort(routine.steps.begin(), routine.steps.end(),
+                     [](const StepConfig& a, const StepConfig& b) { return a.at < b.at; });
+    config_.routines.push_back(std::move(routine));
+  }
+
+  StepConfig load_step(const toml::table& t) {
+    warn_unknown_keys(t, kStepKeys, "[[routines.steps]]");
+    StepConfig step;
+    step.where = location(t.source());
+
+    if (const auto* node = t.get("at")) {
+      if (auto at = read_duration(*node, "at")) step.at = *at;
+    } else {
+      error(t.source(), "missing required key \"at\" in [[routines.steps]]");
+    }
+    if (const auto* node = t.get("fade"))
+      if (auto fade = read_duration(*node, "fade")) step.fade = *fade;
+
+    std::optional<Role> role;
+    if (const auto* node = t.get("role")) {
+      if (auto name = read_string(*node, "role")) {
+        role = parse_role(*name);
+        if (role)
+          step.role = *role;
+        else
+          error(node->source(),
+                fmt::format("unknown role \"{}\" (expected light, sound or massager)", *name));
+      }
+    } else {
+      error(t.source(), "missing required key \"role\" in [[routines.steps]]");
+    }
+
+    bool has_value = false;
+    for (auto&& [key, node] : t) {
+      const auto field = key.str();
+      if (field != "on" && !capability_of_field(field)) continue;
+      has_value = true;
+      const auto capability = capability_of_field(field);
+      if (role && capability && *capability != *role) {
+        error(key.source(), fmt::format("{} is a {} value: a {} step cannot set it", field,
+                                        role_name(*capability), role_name(*role)));
+        continue;
+      }
+      read_step_value(field, node, step.values);
+    }
+    if (!has_value)
+      error(t.source(),
+            "step sets no value (give at least one of on, brightness, color_temp, volume, track, "
+            "intensity, pattern)");
+    return step;
+  }
+
+  void read_step_value(std::string_view field, const toml::node& node, DeviceValues& values) {
+    auto fraction = [&](std::optional<double>& out) {
+      auto v = read_number(node, field);
+      if (!v) return;
+      if (auto why = check_fraction(field, *v))
+        error(node.source(), *why);
+      else
+        out = *v;
+    };
+    auto text = [&](std::optional<std::string>& out) {
+      auto v = read_string(node, field);
+      if (!v) return;
+      if (v->empty())
+        error(node.source(), fmt::format("{} must not be empty", field));
+      else
+        out = std::move(*v);
+    };
+    if (field == "on") {
+      values.on = read_bool(node, field);
+    } else if (field == "brightness") {
+      fraction(values.brightness);
+    } else if (field == "volume") {
+      fraction(values.volume);
+    } else if (field == "intensity") {
+      fraction(values.intensity);
+    } else if (field == "track") {
+      text(values.track);
+    } else if (field == "pattern") {
+      text(values.pattern);
+    } else if (field == "color_temp") {
+      auto k = read_integer(node, field);
+      if (!k) return;
+      // Saturate first: check_color_temp takes an int and rejects anything
+      // this far out anyway.
+      const auto kelvin = static_cast<int>(std::clamp<std::int64_t>(
+          *k, std::numeric_limits<int>::min(), std::numeric_limits<int>::max()));
+      if (auto why = check_color_temp(kelvin))
+        error(node.source(), *why);
+      else
+        values.color_temp = kelvin;
+    }
+  }
+
+  void check_references() {
+    for (std::size_t i = 0; i < config_.rooms.size(); ++i) {
+      const auto& room = config_.rooms[i];
+      const auto& ref = room_routines_[i];
+      if (ref.id.empty() || config_.find_routine(ref.id)) continue;
+      if (ref.where)
+        error(*ref.where,
+              fmt::format("default_routine \"{}\" names no routine in [[routines]]", ref.id));
+      else
+        error(room.where,
+              fmt::format("room \"{}\" has default_routine \"{}\" (the default) but no routine "
+                          "has that id: add it to [[routines]] or set default_routine",
+                          room.id, ref.id));
+    }
+    for (const auto& ref : device_rooms_)
+      if (!config_.find_room(ref.id))
+        error(*ref.where, fmt::format("unknown room \"{}\" (no [[rooms]] has that id)", ref.id));
+  }
+
+  std::string source_;
+  const DriverCatalog& drivers_;
+  Config config_;
+  std::vector<Diagnostic> diagnostics_;
+  std::map<std::string, Location, std::less<>> room_ids_;
+  std::map<std::string, Location, std::less<>> device_ids_;
+  std::map<std::string, Location, std::less<>> routine_ids_;
+  std::vector<Reference> room_routines_;  // parallel to config_.rooms
+  std::vector<Reference> device_rooms_;
+};
+
+LoadResult internal_error(std::string_view source, const char* what) {
+  LoadResult result;
+  result.diagnostics.push_back({Diagnostic::Severity::Error, Location{std::string(source), 0, 0},
+                                fmt::format("internal error while loading the config: {}", what)});
+  return result;
+}
+
+}  // namespace
+
+LoadResult load_string(std::string_view text, std::string_view source_name,
+                       const DriverCatalog& drivers) {
+  try {
+    return Loader(source_name, drivers).load(text);
+  } catch (const std::exception& e) {
+    return internal_error(source_name, e.what());
+  }
+}
+
+LoadResult load_file(const std::filesystem::path& file, const DriverCatalog& drivers) {
+  const std::string name = file.string();
+  try {
+    auto cannot_read = [&](int err) {
+      LoadResult result;
+      result.diagnostics.push_back(
+          {Diagnostic::Severity::Error, Location{name, 0, 0},
+           fmt::format("cannot read {}: {}", name, std::generic_category().message(err))});
+      return result;
+    };
+    std::unique_ptr<std::FILE, int (*)(std::FILE*)> f(std::fopen(name.c_str(), "rb"), &std::fclose);
+    if (!f) return cannot_read(errno);
+    std::string text;
+    char buffer[4096];
+    std::size_t n;
+    while ((n = std::fread(buffer, 1, sizeof buffer, f.get())) > 0) text.append(buffer, n);
+    if (std::ferror(f.get())) return cannot_read(errno);
+    return Loader(name, drivers).load(text);
+  } catch (const std::exception& e) {
+    return internal_error(name, e.what());
+  }
+}
+
+// Units h, m, s, in that order, each at most once, each a non-negative integer:
+// "90s", "5m", "1h30m", "1h5m30s", "0s". Numbers above a billion are refused
+// so that the sum cannot overflow.
+std::optional<Seconds> parse_duration(std::string_view text) {
+  constexpr std::int64_t kMaxNumber = 1'000'000'000;
+  constexpr std::pair<char, std::int64_t> kUnits[] = {{'h', 3600}, {'m', 60}, {'s', 1}};
+  if (text.empty()) return std::nullopt;
+  std::int64_t total = 0;
+  std::size_t next_unit = 0;  // units must come in order, each at most once
+  std::size_t i = 0;
+  while (i < text.size()) {
+    std::int64_t number = 0;
+    const std::size_t start = i;
+    while (i < text.size() && text[i] >= '0' && text[i] <= '9') {
+      number = number * 10 + (text[i] - '0');
+      if (number > kMaxNumber) return std::nullopt;
+      ++i;
+    }
+    if (i == start || i == text.size()) return std::nullopt;  // no digits, or no unit
+    const char unit = text[i++];
+    while (next_unit < std::size(kUnits) && kUnits[next_unit].first != unit) ++next_unit;
+    if (next_unit == std::size(kUnits)) return std::nullopt;  // unknown or out of order
+    total += number * kUnits[next_unit].second;
+    ++next_unit;
+  }
+  return Seconds{total};
+}
+
+}  // namespace nursery::config
