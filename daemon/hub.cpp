@@ -247,7 +247,10 @@ SafetyDecision Hub::dispatch(Slot& slot, const DeviceCommand& command, CommandSo
                                 command_source_name(source), text);
     record(device.room(), device.id(), "clamp", text);
   }
-  const DeviceValues& v = decision.command.values;
+  // Only what the device is not already known to have is sent.
+  DeviceCommand to_send = decision.command;
+  to_send.values = changed_fields(decision.command.values, slot.applied);
+  const DeviceValues& v = to_send.values;
   const bool was_on = slot.applied.on == true;
   slot.applied.merge(v);
   const bool is_on = slot.applied.on == true;
@@ -263,7 +266,7 @@ SafetyDecision Hub::dispatch(Slot& slot, const DeviceCommand& command, CommandSo
     slot.auto_off->cancel();
     slot.session_started.reset();
   }
-  if (!v.empty()) device.apply(decision.command);
+  if (!v.empty()) device.apply(to_send);
   return decision;
 }
 
@@ -434,6 +437,7 @@ void Hub::report_availability(std::string_view device_id, bool available) {
   if (!slot || slot->available == available) return;
   slot->available = available;
   log_.notice("{} is {}", slot->device->name(), available ? "available" : "unavailable");
+  if (available) slot->applied = {};  // what it has now is unknown: send it everything
   if (Room* room = find_room(slot->device->room()); room && available)
     room->engine->resend(device_id);
   changed();

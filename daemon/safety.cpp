@@ -24,9 +24,14 @@ Safety::Safety(config::SafetyConfig limits, std::optional<std::chrono::sys_days>
 Duration Safety::massage_session_limit(TimePoint today) const {
   const auto& m = limits_.massage;
   if (!birth_date_) return m.session_under_6_weeks;
-  auto age = std::chrono::floor<std::chrono::days>(today) - *birth_date_;
-  if (age < std::chrono::weeks(6)) return m.session_under_6_weeks;
-  if (age < std::chrono::weeks(12)) return m.session_6_to_12_weeks;
+  using namespace std::chrono;
+  const sys_days day = floor<days>(today);
+  if (day - *birth_date_ < weeks(6)) return m.session_under_6_weeks;
+  // "3 months" is calendar months: a baby of 12 weeks and a few days is not
+  // yet 3 months old, and keeps the shorter session (the safe side).
+  year_month_day three_months = year_month_day(*birth_date_) + months(3);
+  if (!three_months.ok()) three_months = three_months.year() / three_months.month() / last;
+  if (day < sys_days(three_months)) return m.session_6_to_12_weeks;
   return m.session_from_3_months;
 }
 
