@@ -34,15 +34,6 @@ build/daemon/nurseryd --config config/nurseryd.toml --state-dir "$demo_dir" \
   --runtime-dir "$demo_dir" --time-scale "$time_scale" --demo || status=$?
 echo
 
-# The run the daemon stored, read back from its SQLite file.
-if command -v sqlite3 >/dev/null 2>&1; then
-  for db in "$demo_dir"/*.db; do
-    [[ -f "$db" ]] || continue
-    echo "==> runs stored in $db"
-    sqlite3 -readonly -header -column "$db" 'SELECT * FROM runs' 2>/dev/null || true
-  done
-fi
-
 echo "==> state kept in $demo_dir"
 if ((status != 0)); then
   echo "==> FAILED: nurseryd exited with status $status" >&2

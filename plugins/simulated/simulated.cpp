@@ -44,7 +44,7 @@ Expected<std::unique_ptr<Device>> create(const config::DeviceConfig& config, Dev
 std::string percent(double v) { return fmt::format("{}%", std::lround(v * 100.0)); }
 
 std::string over(Duration d) {
-  auto s = std::chrono::duration_cast<std::chrono::seconds>(d).count();
+  auto s = std::chrono::round<std::chrono::seconds>(d).count();
   if (s >= 60 && s % 60 == 0) return fmt::format(" over {} min", s / 60);
   if (s >= 90) return fmt::format(" over {} min {} s", s / 60, s % 60);
   return fmt::format(" over {} s", s);
@@ -98,7 +98,7 @@ void SimulatedDevice::apply(const DeviceCommand& command) {
         host_.report_state(id(), state_);
       });
       how = fmt::format(", session timer {} min",
-                        std::chrono::duration_cast<std::chrono::minutes>(*command.session).count());
+                        std::chrono::round<std::chrono::minutes>(*command.session).count());
     }
   }
   state_.merge(v);
