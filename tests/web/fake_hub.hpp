@@ -1,0 +1,223 @@
+#pragma once
+// A HubApi that records every call and answers with canned values, and a
+// fixture that serves it with a real ControlServer on a UNIX socket in a
+// temporary directory. The io_context runs on a background thread (the
+// "loop thread"); the test talks to it through ControlClient.
+
+#include <fmt/format.h>
+#include <gtest/gtest.h>
+#include <stdlib.h>
+
+#include <boost/asio/executor_work_guard.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/post.hpp>
+#include <filesystem>
+#include <future>
+#include <memory>
+#include <mutex>
+#include <thread>
+#include <vector>
+
+#include "daemon/hub_api.hpp"
+#include "daemon/log.hpp"
+#include "web/control_client.hpp"
+#include "web/control_server.hpp"
+
+namespace nursery::testing {
+
+class FakeHub final : public HubApi {
+ public:
+  struct RoutineCall {
+    std::string room;
+    RoutineRequest request;
+  };
+  struct DeviceCall {
+    std::string room;
+    std::string device;
+    DeviceCommand command;
+  };
+
+  FakeHub() {
+    using namespace std::chrono;
+    status_.name = "Nursery Hub";
+    status_.time_zone = "UTC";
+    status_.version = "0.1.0";
+    status_.now = TimePoint(milliseconds(1714591800000LL));  // 2024-05-01T19:30:00Z
+    RoomStatus room;
+    room.id = "nursery";
+    room.name = "Nursery";
+    DeviceStatus light;
+    light.id = "night-light";
+    light.name = "Night light";
+    light.driver = "simulated";
+    light.capabilities = static_cast<unsigned>(Capability::Light);
+    light.available = true;
+    light.state.on = true;
+    light.state.brightness = 0.1;
+    light.state.color_temp = 2200;
+    room.devices.push_back(light);
+    room.routine.state = RoutineState::Running;
+    room.routine.routine = "bedtime";
+    room.routine.step_index = 2;
+    room.routine.step_count = 7;
+    room.routine.started_at = status_.now - minutes(15);
+    room.routine.ends_at = status_.now + minutes(15) + seconds(10);
+    status_.rooms.push_back(room);
+  }
+
+  HubStatus status() const override {
+    std::lock_guard lock(mutex_);
+    ++status_calls_;
+    return status_;
+  }
+
+  Expected<RoutineStatus> routine(std::string_view room, const RoutineRequest& request) override {
+    std::lock_guard lock(mutex_);
+    routine_calls_.push_back({std::string(room), request});
+    if (!has_room(room)) return unknown_room(room);
+    RoutineStatus result;
+    result.state = request.action == RoutineAction::Stop    ? RoutineState::Idle
+                   : request.action == RoutineAction::Pause ? RoutineState::Paused
+                                                            : RoutineState::Running;
+    if (result.state != RoutineState::Idle) {
+      result.routine = request.routine.value_or("bedtime");
+      result.step_count = 7;
+      result.started_at = status_.now;
+      if (result.state == RoutineState::Running)
+        result.ends_at = status_.now + std::chrono::minutes(45);
+    }
+    return result;
+  }
+
+  Expected<std::vector<RunRecord>> runs(std::size_t limit) const override {
+    std::lock_guard lock(mutex_);
+    runs_limits_.push_back(limit);
+    RunRecord open;
+    open.id = 2;
+    open.room = "nursery";
+    open.routine = "bedtime";
+    open.started_at = status_.now - std::chrono::minutes(15);
+    RunRecord done;
+    done.id = 1;
+    done.room = "nursery";
+    done.routine = "nap";
+    done.started_at = status_.now - std::chrono::hours(5);
+    done.ended_at = status_.now - std::chrono::hours(4);
+    done.outcome = Outcome::Completed;
+    return std::vector<RunRecord>{open, done};
+  }
+
+  Expected<CommandResult> set_device(std::string_view room, std::string_view device,
+                                     const DeviceCommand& command) override {
+    std::lock_guard lock(mutex_);
+    device_calls_.push_back({std::string(room), std::string(device), command});
+    if (!has_room(room)) return unknown_room(room);
+    if (device != "night-light")
+      return Error{"unknown_device", fmt::format("There is no device \"{}\" in {}.", device, room),
+                   404};
+    CommandResult result{
+        std::string(room), std::string(device), command.values, command.values, {}};
+    // A stand-in for the night-light limit: brightness at most 30%.
+    if (command.values.brightness && *command.values.brightness > 0.3) {
+      result.applied.brightness = 0.3;
+      result.clamps.push_back({"brightness", fmt::format("{}", *command.values.brightness), "0.3",
+                               "the night light is capped at 30% after dusk"});
+    }
+    return result;
+  }
+
+  void add_room(std::string id, std::string name) {
+    std::lock_guard lock(mutex_);
+    RoomStatus room;
+    room.id = std::move(id);
+    room.name = std::move(name);
+    status_.rooms.push_back(room);
+  }
+
+  std::vector<RoutineCall> routine_calls() const {
+    std::lock_guard lock(mutex_);
+    return routine_calls_;
+  }
+  std::vector<DeviceCall> device_calls() const {
+    std::lock_guard lock(mutex_);
+    return device_calls_;
+  }
+  std::vector<std::size_t> runs_limits() const {
+    std::lock_guard lock(mutex_);
+    return runs_limits_;
+  }
+  // Calls that could change state: none may follow a refused request.
+  std::size_t changing_calls() const {
+    std::lock_guard lock(mutex_);
+    return routine_calls_.size() + device_calls_.size();
+  }
+
+ private:
+  bool has_room(std::string_view room) const {
+    for (const auto& r : status_.rooms)
+      if (r.id == room) return true;
+    return false;
+  }
+  static Error unknown_room(std::string_view room) {
+    return Error{"unknown_room", fmt::format("There is no room \"{}\".", room), 404};
+  }
+
+  mutable std::mutex mutex_;
+  HubStatus status_;
+  mutable std::size_t status_calls_ = 0;
+  std::vector<RoutineCall> routine_calls_;
+  std::vector<DeviceCall> device_calls_;
+  mutable std::vector<std::size_t> runs_limits_;
+};
+
+inline std::filesystem::path make_temp_dir() {
+  // Short, under /tmp: a UNIX socket path must fit in 108 bytes.
+  std::string pattern = (std::filesystem::temp_directory_path() / "nursery-web-XXXXXX").string();
+  if (!mkdtemp(pattern.data())) throw std::runtime_error("mkdtemp failed");
+  return pattern;
+}
+
+class ServedHub : public ::testing::Test {
+ protected:
+  // Runs `f` on the loop thread and waits for its result.
+  template <typename F>
+  auto on_loop(F f) {
+    std::packaged_task<decltype(f())()> task(std::move(f));
+    auto result = task.get_future();
+    boost::asio::post(io_, [&task] { task(); });
+    return result.get();
+  }
+
+  void SetUp() override {
+    dir_ = make_temp_dir();
+    socket_ = dir_ / "control.sock";
+    server_ = std::make_unique<ControlServer>(io_, hub_, Logger(sink_, "control"));
+    auto listening = server_->listen(socket_);
+    ASSERT_TRUE(listening.ok()) << listening.error().message;
+    loop_ = std::thread([this] { io_.run(); });
+  }
+
+  void TearDown() override {
+    if (loop_.joinable()) {
+      on_loop([this] { server_->close(); });
+      work_.reset();
+      loop_.join();  // returns once every connection has wound down
+    }
+    server_.reset();
+    std::filesystem::remove_all(dir_);
+  }
+
+  ControlClient client() { return ControlClient(socket_, std::chrono::seconds(5)); }
+
+  FakeHub hub_;
+  MemorySink sink_;
+  boost::asio::io_context io_;
+  boost::asio::executor_work_guard<boost::asio::io_context::executor_type> work_ =
+      boost::asio::make_work_guard(io_);
+  std::filesystem::path dir_;
+  std::filesystem::path socket_;
+  std::unique_ptr<ControlServer> server_;
+  std::thread loop_;
+};
+
+}  // namespace nursery::testing

@@ -1,0 +1,36 @@
+#pragma once
+// The routes of the control API (/api/v1/...), apart from any transport, so
+// that the UNIX-socket server here and the web server later answer the same
+// way. A request is validated in full before the hub is called: a refused
+// request never changes state.
+// Thread: the loop thread (it calls the HubApi). Never throws.
+
+#include <cstddef>
+#include <nlohmann/json.hpp>
+#include <string>
+#include <string_view>
+
+#include "daemon/hub_api.hpp"
+
+namespace nursery {
+
+// The largest request body the control API reads; a longer one is answered 413.
+inline constexpr std::size_t kMaxRequestBody = 16 * 1024;
+inline constexpr std::size_t kDefaultRunsLimit = 50;
+inline constexpr std::size_t kMaxRunsLimit = 1000;
+
+struct ApiReply {
+  int status = 200;
+  nlohmann::json body;
+  std::string allow;  // the methods a known path takes, for a 405
+};
+
+// `target` is the request target as sent ("/api/v1/runs?limit=5").
+ApiReply handle_api_request(HubApi& hub, std::string_view method, std::string_view target,
+                            std::string_view body);
+
+// An error reply in the API's shape, for errors found by the transport
+// (a body too large, a request that is not HTTP).
+ApiReply api_error(int status, std::string code, std::string message);
+
+}  // namespace nursery

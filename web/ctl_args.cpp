@@ -1,0 +1,212 @@
+#include "ctl_args.hpp"
+
+#include <fmt/format.h>
+
+#include <charconv>
+#include <cmath>
+#include <cstdint>
+#include <vector>
+
+namespace nursery {
+namespace {
+
+Error usage_error(std::string message) { return Error{"usage", std::move(message), 0}; }
+
+struct CommandName {
+  std::string_view name;
+  CtlCommand command;
+};
+
+constexpr CommandName kCommands[] = {
+    {"help", CtlCommand::Help}, {"status", CtlCommand::ShowStatus}, {"start", CtlCommand::Start},
+    {"stop", CtlCommand::Stop}, {"pause", CtlCommand::Pause},       {"resume", CtlCommand::Resume},
+    {"skip", CtlCommand::Skip}, {"runs", CtlCommand::Runs},         {"set", CtlCommand::Set},
+};
+
+std::optional<CtlCommand> find_command(std::string_view name) {
+  for (const auto& c : kCommands)
+    if (c.name == name) return c.command;
+  return std::nullopt;
+}
+
+// A whole-word number, or nullopt. Integers stay integers so that color_temp
+// reaches the server as 2200, not 2200.0.
+std::optional<nlohmann::json> parse_number(std::string_view text) {
+  if (!text.empty() && text.front() == '+') text.remove_prefix(1);
+  if (text.empty()) return std::nullopt;
+  const char* first = text.data();
+  const char* last = text.data() + text.size();
+  std::int64_t whole = 0;
+  if (auto [end, ec] = std::from_chars(first, last, whole); ec == std::errc{} && end == last)
+    return nlohmann::json(whole);
+  double real = 0;
+  if (auto [end, ec] = std::from_chars(first, last, real);
+      ec == std::errc{} && end == last && std::isfinite(real))
+    return nlohmann::json(real);
+  return std::nullopt;
+}
+
+nlohmann::json parse_value(std::string_view key, std::string_view text) {
+  if (text == "true") return true;
+  if (text == "false") return false;
+  if (key == "on" && (text == "on" || text == "yes")) return true;
+  if (key == "on" && (text == "off" || text == "no")) return false;
+  if (auto number = parse_number(text)) return *number;
+  if (text.size() > 1 && text.back() == '%')
+    if (auto percent = parse_number(text.substr(0, text.size() - 1)))
+      return percent->get<double>() / 100.0;
+  return std::string(text);
+}
+
+// "--name=value" or "--name value"; advances i past what it consumed.
+Expected<std::string> option_value(std::span<const std::string> args, std::size_t& i,
+                                   std::string_view name) {
+  std::string_view arg = args[i];
+  if (arg.size() > name.size() && arg[name.size()] == '=')
+    return std::string(arg.substr(name.size() + 1));
+  if (i + 1 >= args.size()) return usage_error(fmt::format("{} needs a value", name));
+  return args[++i];
+}
+
+}  // namespace
+
+std::string_view ctl_command_name(CtlCommand command) {
+  for (const auto& c : kCommands)
+    if (c.command == command) return c.name;
+  return "?";
+}
+
+std::filesystem::path default_socket_path(const char* runtime_directory) {
+  if (runtime_directory && *runtime_directory) {
+    std::string_view dirs(runtime_directory);
+    // systemd joins several RuntimeDirectory= entries with ':'.
+    std::string_view first = dirs.substr(0, dirs.find(':'));
+    if (!first.empty()) return std::filesystem::path(std::string(first)) / "control.sock";
+  }
+  return "/run/nurseryd/control.sock";
+}
+
+Expected<nlohmann::json> parse_assignments(std::span<const std::string> words) {
+  nlohmann::json body = nlohmann::json::object();
+  for (const auto& word : words) {
+    auto eq = word.find('=');
+    if (eq == std::string::npos || eq == 0)
+      return usage_error(fmt::format("expected key=value, got \"{}\"", word));
+    std::string key = word.substr(0, eq);
+    if (body.contains(key)) return usage_error(fmt::format("{} is given twice", key));
+    body[key] = parse_value(key, std::string_view(word).substr(eq + 1));
+  }
+  return body;
+}
+
+Expected<CtlArgs> parse_ctl_args(std::span<const std::string> args, const char* runtime_directory) {
+  CtlArgs out;
+  out.socket = default_socket_path(runtime_directory);
+  std::vector<std::string> positional;
+  bool options_done = false;
+  bool help = false;
+  for (std::size_t i = 0; i < args.size(); ++i) {
+    std::string_view arg = args[i];
+    if (options_done || !arg.starts_with("-") || arg == "-") {
+      positional.emplace_back(arg);
+      continue;
+    }
+    if (arg == "--") {
+      options_done = true;
+    } else if (arg == "-h" || arg == "--help") {
+      help = true;
+    } else if (arg == "--json") {
+      out.json = true;
+    } else if (arg == "--socket" || arg.starts_with("--socket=")) {
+      auto value = option_value(args, i, "--socket");
+      if (!value) return value.error();
+      if (value->empty()) return usage_error("--socket needs a path");
+      out.socket = *value;
+    } else if (arg == "--room" || arg.starts_with("--room=")) {
+      auto value = option_value(args, i, "--room");
+      if (!value) return value.error();
+      if (value->empty()) return usage_error("--room needs a room id");
+      out.room = *value;
+    } else if (arg == "--limit" || arg.starts_with("--limit=")) {
+      auto value = option_value(args, i, "--limit");
+      if (!value) return value.error();
+      std::size_t limit = 0;
+      auto [end, ec] = std::from_chars(value->data(), value->data() + value->size(), limit);
+      if (value->empty() || ec != std::errc{} || end != value->data() + value->size())
+        return usage_error(fmt::format("--limit needs a number, got \"{}\"", *value));
+      out.limit = limit;
+    } else if (!arg.starts_with("--") && arg.size() > 1 && arg[1] >= '0' && arg[1] <= '9') {
+      positional.emplace_back(arg);  // a negative number, e.g. in `set … volume=-3`
+    } else {
+      return usage_error(fmt::format("unknown option {}", arg));
+    }
+  }
+  if (help) {
+    out.command = CtlCommand::Help;
+    return out;
+  }
+  if (positional.empty()) return usage_error("no command given");
+
+  auto command = find_command(positional.front());
+  if (!command) return usage_error(fmt::format("unknown command \"{}\"", positional.front()));
+  out.command = *command;
+  std::span<const std::string> rest(positional.begin() + 1, positional.end());
+
+  switch (out.command) {
+    case CtlCommand::Start:
+      if (rest.size() > 1) return usage_error("start takes at most one routine name");
+      if (rest.size() == 1) out.routine = rest[0];
+      break;
+    case CtlCommand::Set: {
+      if (rest.size() < 3) return usage_error("set needs ROOM DEVICE and at least one key=value");
+      out.room = rest[0];
+      out.device = rest[1];
+      auto values = parse_assignments(rest.subspan(2));
+      if (!values) return values.error();
+      out.values = std::move(*values);
+      break;
+    }
+    default:
+      if (!rest.empty())
+        return usage_error(fmt::format("{} takes no arguments", ctl_command_name(out.command)));
+  }
+  if (out.limit && out.command != CtlCommand::Runs)
+    return usage_error("--limit only applies to runs");
+  return out;
+}
+
+nlohmann::json routine_request_body(const CtlArgs& args) {
+  nlohmann::json body{{"action", std::string(ctl_command_name(args.command))}};
+  if (args.command == CtlCommand::Start && args.routine) body["routine"] = *args.routine;
+  return body;
+}
+
+std::string ctl_usage() {
+  return R"(Usage: nurseryctl [--socket PATH] [--json] [--room ROOM] COMMAND
+
+Commands:
+  status             the hub, each room's routine and each device's state
+  start [ROUTINE]    start ROUTINE (default: the room's default routine)
+  stop               stop the room's routine
+  pause, resume      pause or resume it
+  skip               jump to its next step
+  runs [--limit N]   recent routine runs, newest first (--room: that room's only)
+  set ROOM DEVICE KEY=VALUE...
+                     set a device by hand, e.g.
+                       nurseryctl set nursery night-light on=true brightness=10%
+                     keys: on, brightness, color_temp, volume, track, intensity,
+                     pattern, transition (seconds); fractions as 0.1 or 10%
+
+Options:
+  --socket PATH      the control socket (default: $RUNTIME_DIRECTORY/control.sock,
+                     else /run/nurseryd/control.sock)
+  --room ROOM        the room for start, stop, pause, resume and skip (needed
+                     when the hub has more than one room)
+  --json             print the server's JSON as it is, for scripts
+  -h, --help         this help
+
+Exit status: 0 done, 1 refused by nurseryd, 2 usage error, 3 cannot reach nurseryd.
+)";
+}
+
+}  // namespace nursery

@@ -1,0 +1,57 @@
+#pragma once
+// nurseryctl's command line, parsed apart from main() so that tests can reach
+// it. Nothing is validated here that the server validates: `set` builds the
+// JSON body from key=value words and lets the hub refuse what is wrong, so
+// that the rules are the ones every surface shares.
+// Pure functions; never throw.
+
+#include <cstddef>
+#include <filesystem>
+#include <nlohmann/json.hpp>
+#include <optional>
+#include <span>
+#include <string>
+#include <string_view>
+
+#include "daemon/expected.hpp"
+
+namespace nursery {
+
+// nurseryctl's exit codes.
+inline constexpr int kCtlOk = 0;
+inline constexpr int kCtlRefused = 1;   // the server answered with an error
+inline constexpr int kCtlUsage = 2;     // the command line is wrong
+inline constexpr int kCtlNoServer = 3;  // nothing answered on the socket
+
+enum class CtlCommand { Help, ShowStatus, Start, Stop, Pause, Resume, Skip, Runs, Set };
+
+struct CtlArgs {
+  CtlCommand command = CtlCommand::Help;
+  std::filesystem::path socket;
+  bool json = false;
+  std::optional<std::string> room;     // --room, or ROOM of `set`
+  std::optional<std::string> routine;  // start [ROUTINE]
+  std::string device;                  // set ROOM DEVICE
+  nlohmann::json values;               // set: the request body
+  std::optional<std::size_t> limit;    // runs --limit N
+};
+
+// $RUNTIME_DIRECTORY/control.sock when set (its first entry, if it lists
+// several), else /run/nurseryd/control.sock.
+std::filesystem::path default_socket_path(const char* runtime_directory);
+
+// `args` excludes the program name. An Error (code "usage") is a mistake on
+// the command line: print its message and the usage, exit kCtlUsage.
+Expected<CtlArgs> parse_ctl_args(std::span<const std::string> args, const char* runtime_directory);
+
+// key=value words into a JSON object: true/false (and on/off for "on") are
+// booleans, numbers are numbers ("40%" is 0.4), anything else is a string.
+Expected<nlohmann::json> parse_assignments(std::span<const std::string> words);
+
+// The body of POST /rooms/{room}/routine for start, stop, pause, resume, skip.
+nlohmann::json routine_request_body(const CtlArgs& args);
+std::string_view ctl_command_name(CtlCommand command);
+
+std::string ctl_usage();
+
+}  // namespace nursery

@@ -1,0 +1,191 @@
+#include "ctl_format.hpp"
+
+#include <date/tz.h>
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <array>
+#include <cmath>
+#include <sstream>
+#include <vector>
+
+#include "daemon/api_json.hpp"
+
+namespace nursery {
+namespace {
+
+using nlohmann::json;
+
+const json* field(const json& object, std::string_view key) {
+  if (!object.is_object()) return nullptr;
+  auto it = object.find(key);
+  return it == object.end() ? nullptr : &*it;
+}
+
+std::string text(const json& object, std::string_view key, std::string_view fallback = "?") {
+  const json* value = field(object, key);
+  if (!value || value->is_null()) return std::string(fallback);
+  if (value->is_string()) return value->get<std::string>();
+  return dump_json(*value);
+}
+
+std::optional<double> number(const json& object, std::string_view key) {
+  const json* value = field(object, key);
+  if (!value || !value->is_number()) return std::nullopt;
+  return value->get<double>();
+}
+
+std::optional<bool> boolean(const json& object, std::string_view key) {
+  const json* value = field(object, key);
+  if (!value || !value->is_boolean()) return std::nullopt;
+  return value->get<bool>();
+}
+
+const json& array_or_empty(const json& object, std::string_view key) {
+  static const json empty = json::array();
+  const json* value = field(object, key);
+  return value && value->is_array() ? *value : empty;
+}
+
+std::string percent(double fraction) {
+  double p = fraction * 100.0;
+  if (std::abs(p - std::round(p)) < 0.05) return fmt::format("{:.0f}%", p);
+  return fmt::format("{:.1f}%", p);
+}
+
+std::string joined(const std::vector<std::string>& parts, std::string_view separator) {
+  std::string out;
+  for (const auto& part : parts) {
+    if (!out.empty()) out += separator;
+    out += part;
+  }
+  return out;
+}
+
+}  // namespace
+
+std::string format_time(std::string_view iso_utc, std::string_view time_zone,
+                        std::string_view pattern) {
+  std::istringstream in{std::string(iso_utc)};
+  date::sys_time<std::chrono::milliseconds> parsed;
+  in >> date::parse("%FT%TZ", parsed);
+  if (in.fail()) return std::string(iso_utc);
+  auto seconds = std::chrono::floor<std::chrono::seconds>(parsed);
+  std::string with_zone = std::string(pattern) + " %Z";
+  if (!time_zone.empty()) {
+    try {
+      return date::format(with_zone, date::make_zoned(std::string(time_zone), seconds));
+    } catch (const std::exception&) {
+      // An unknown zone (or no tz database): fall back to UTC.
+    }
+  }
+  return date::format(std::string(pattern) + " UTC", seconds);
+}
+
+std::string format_values(const nlohmann::json& values) {
+  std::vector<std::string> parts;
+  if (auto on = boolean(values, "on")) parts.push_back(*on ? "on" : "off");
+  if (auto b = number(values, "brightness")) parts.push_back("brightness " + percent(*b));
+  if (auto k = number(values, "color_temp")) parts.push_back(fmt::format("{:.0f} K", *k));
+  if (field(values, "track")) parts.push_back(text(values, "track"));
+  if (auto v = number(values, "volume")) parts.push_back("volume " + percent(*v));
+  if (field(values, "pattern")) parts.push_back(text(values, "pattern"));
+  if (auto i = number(values, "intensity")) parts.push_back("intensity " + percent(*i));
+  if (parts.empty()) return "no state reported";
+  return joined(parts, ", ");
+}
+
+std::string format_routine_line(std::string_view room_label, const nlohmann::json& routine,
+                                std::string_view time_zone) {
+  std::string state = text(routine, "state");
+  if (state == "idle") return fmt::format("{}: idle", room_label);
+  std::string line = fmt::format("{}: {} {}", room_label, text(routine, "routine"), state);
+  auto index = number(routine, "step_index");
+  auto count = number(routine, "step_count");
+  if (index && count && *count > 0)
+    line += fmt::format(", step {:.0f} of {:.0f}", *index + 1, *count);
+  if (const json* ends = field(routine, "ends_at"); ends && ends->is_string())
+    line += ", ends " + format_time(ends->get<std::string>(), time_zone);
+  return line;
+}
+
+std::string format_status(const nlohmann::json& status) {
+  static const json no_object = json::object();
+  const json* hub_field = field(status, "hub");
+  const json& hub = hub_field ? *hub_field : no_object;
+  std::string zone = text(hub, "time_zone", "");
+  std::string out = fmt::format("{} (nurseryd {}), {}\n", text(hub, "name"), text(hub, "version"),
+                                format_time(text(hub, "now"), zone));
+  const json& rooms = array_or_empty(status, "rooms");
+  if (rooms.empty()) out += "No rooms configured.\n";
+  for (const auto& room : rooms) {
+    std::string label = text(room, "name", "");
+    if (label.empty()) label = text(room, "id");
+    const json* routine = field(room, "routine");
+    out += format_routine_line(label, routine ? *routine : no_object, zone);
+    if (boolean(room, "night").value_or(false)) out += " (night limits)";
+    out += "\n";
+    for (const auto& device : array_or_empty(room, "devices")) {
+      std::vector<std::string> caps;
+      for (const auto& c : array_or_empty(device, "capabilities"))
+        if (c.is_string()) caps.push_back(c.get<std::string>());
+      const json* state = field(device, "state");
+      std::string line = fmt::format("  {} ({}): {}", text(device, "name"), joined(caps, ", "),
+                                     format_values(state ? *state : no_object));
+      if (!boolean(device, "available").value_or(true)) line += "; unavailable";
+      if (boolean(device, "overridden").value_or(false))
+        line += "; manual override until the next step";
+      out += line + "\n";
+    }
+  }
+  return out;
+}
+
+std::string format_runs(const nlohmann::json& runs, std::string_view time_zone) {
+  const json& list = array_or_empty(runs, "runs");
+  if (list.empty()) return "No runs yet.\n";
+  using Row = std::array<std::string, 6>;
+  std::vector<Row> rows{{"ID", "ROOM", "ROUTINE", "STARTED", "ENDED", "OUTCOME"}};
+  for (const auto& run : list) {
+    const json* ended = field(run, "ended_at");
+    bool open = !ended || !ended->is_string();
+    rows.push_back(
+        {text(run, "id"), text(run, "room"), text(run, "routine"),
+         format_time(text(run, "started_at"), time_zone, "%Y-%m-%d %H:%M:%S"),
+         open ? "-" : format_time(ended->get<std::string>(), time_zone, "%Y-%m-%d %H:%M:%S"),
+         open ? "running" : text(run, "outcome")});
+  }
+  std::array<std::size_t, 6> width{};
+  for (const auto& row : rows)
+    for (std::size_t c = 0; c < row.size(); ++c) width[c] = std::max(width[c], row[c].size());
+  std::string out;
+  for (const auto& row : rows) {
+    std::string line;
+    for (std::size_t c = 0; c < row.size(); ++c) {
+      line += row[c];
+      if (c + 1 < row.size()) line += std::string(width[c] - row[c].size() + 2, ' ');
+    }
+    out += line + "\n";
+  }
+  return out;
+}
+
+std::string format_command_result(const nlohmann::json& result) {
+  static const json no_object = json::object();
+  const json* applied = field(result, "applied");
+  std::string out = fmt::format("{} in {}: {}\n", text(result, "device"), text(result, "room"),
+                                format_values(applied ? *applied : no_object));
+  for (const auto& clamp : array_or_empty(result, "clamped"))
+    out += fmt::format("  {} limited from {} to {}: {}\n", text(clamp, "field"),
+                       text(clamp, "requested"), text(clamp, "applied"), text(clamp, "reason"));
+  return out;
+}
+
+std::string server_error_message(int status, const nlohmann::json& body) {
+  if (const json* error = field(body, "error"))
+    if (const json* message = field(*error, "message"); message && message->is_string())
+      return message->get<std::string>();
+  return fmt::format("nurseryd answered HTTP {}", status);
+}
+
+}  // namespace nursery

@@ -1,0 +1,195 @@
+#include "ctl_run.hpp"
+
+#include <fmt/format.h>
+
+#include "ctl_format.hpp"
+#include "daemon/api_json.hpp"
+
+namespace nursery {
+namespace {
+
+using nlohmann::json;
+
+// RFC 3986 unreserved characters pass; everything else is %XX.
+std::string encode_segment(std::string_view segment) {
+  std::string out;
+  for (char c : segment) {
+    auto u = static_cast<unsigned char>(c);
+    bool plain = (u >= 'a' && u <= 'z') || (u >= 'A' && u <= 'Z') || (u >= '0' && u <= '9') ||
+                 c == '-' || c == '_' || c == '.' || c == '~';
+    out += plain ? std::string(1, c) : fmt::format("%{:02X}", u);
+  }
+  return out;
+}
+
+class Session {
+ public:
+  Session(const CtlArgs& args, ControlClient& client, std::ostream& out, std::ostream& err)
+      : args_(args), client_(client), out_(out), err_(err) {}
+
+  int run() {
+    switch (args_.command) {
+      case CtlCommand::Help:
+        out_ << ctl_usage();
+        return kCtlOk;
+      case CtlCommand::ShowStatus:
+        return status();
+      case CtlCommand::Runs:
+        return runs();
+      case CtlCommand::Set:
+        return set();
+      case CtlCommand::Start:
+      case CtlCommand::Stop:
+      case CtlCommand::Pause:
+      case CtlCommand::Resume:
+      case CtlCommand::Skip:
+        return routine();
+    }
+    return kCtlUsage;
+  }
+
+ private:
+  // A successful answer, or the exit code after reporting why there is none.
+  struct Answer {
+    int exit = kCtlOk;
+    json body;
+  };
+
+  Answer call(std::string_view method, const std::string& target,
+              std::optional<json> body = std::nullopt) {
+    auto response = client_.request(method, target, std::move(body));
+    if (!response) {
+      const Error& e = response.error();
+      err_ << "nurseryctl: " << e.message << "\n";
+      if (e.code == "connect_failed")
+        err_ << "nurseryctl: is nurseryd running? (systemctl status nurseryd; "
+                "--socket PATH picks another socket)\n";
+      return {kCtlNoServer, nullptr};
+    }
+    if (response->status >= 400) {
+      if (args_.json) out_ << dump_json(response->body) << "\n";
+      err_ << "nurseryctl: " << server_error_message(response->status, response->body) << "\n";
+      return {kCtlRefused, nullptr};
+    }
+    return {kCtlOk, std::move(response->body)};
+  }
+
+  int usage(std::string_view message) {
+    err_ << "nurseryctl: " << message << "\n";
+    return kCtlUsage;
+  }
+
+  static std::string time_zone_of(const json& status) {
+    if (status.is_object() && status.contains("hub") && status["hub"].is_object()) {
+      const auto& tz = status["hub"].find("time_zone");
+      if (tz != status["hub"].end() && tz->is_string()) return tz->get<std::string>();
+    }
+    return {};
+  }
+
+  int status() {
+    auto answer = call("GET", "/api/v1/status");
+    if (answer.exit != kCtlOk) return answer.exit;
+    out_ << (args_.json ? dump_json(answer.body) + "\n" : format_status(answer.body));
+    return kCtlOk;
+  }
+
+  int runs() {
+    std::string target = "/api/v1/runs";
+    if (args_.limit) target += fmt::format("?limit={}", *args_.limit);
+    auto answer = call("GET", target);
+    if (answer.exit != kCtlOk) return answer.exit;
+    if (args_.room && answer.body.is_object() && answer.body["runs"].is_array()) {
+      json& list = answer.body["runs"];
+      json kept = json::array();
+      for (auto& run : list)
+        if (run.is_object() && run.value("room", json()) == json(*args_.room))
+          kept.push_back(std::move(run));
+      list = std::move(kept);
+    }
+    if (args_.json) {
+      out_ << dump_json(answer.body) << "\n";
+      return kCtlOk;
+    }
+    // The hub's time zone, for the times; UTC if the status cannot be had.
+    auto status = client_.request("GET", "/api/v1/status");
+    std::string zone = status && status->status == 200 ? time_zone_of(status->body) : "";
+    out_ << format_runs(answer.body, zone);
+    return kCtlOk;
+  }
+
+  int routine() {
+    // The status names the rooms (to pick the only one), the room's name and
+    // the hub's time zone for the reply.
+    auto status = call("GET", "/api/v1/status");
+    if (status.exit != kCtlOk) return status.exit;
+    std::vector<std::pair<std::string, std::string>> rooms;  // id, name
+    if (status.body.is_object() && status.body["rooms"].is_array())
+      for (const auto& room : status.body["rooms"])
+        if (room.is_object() && room.contains("id") && room["id"].is_string())
+          rooms.emplace_back(room["id"].get<std::string>(),
+                             room.contains("name") && room["name"].is_string()
+                                 ? room["name"].get<std::string>()
+                                 : room["id"].get<std::string>());
+    std::string room_id;
+    std::string label;
+    if (args_.room) {
+      room_id = *args_.room;
+      label = room_id;
+      for (const auto& [id, name] : rooms)
+        if (id == room_id) label = name;
+    } else if (rooms.size() == 1) {
+      room_id = rooms[0].first;
+      label = rooms[0].second;
+    } else if (rooms.empty()) {
+      err_ << "nurseryctl: the hub has no rooms\n";
+      return kCtlRefused;
+    } else {
+      std::vector<std::string> ids;
+      for (const auto& [id, name] : rooms) ids.push_back(id);
+      return usage(fmt::format("the hub has {} rooms ({}): say which with --room ROOM",
+                               rooms.size(), fmt::join(ids, ", ")));
+    }
+
+    auto answer = call("POST", "/api/v1/rooms/" + encode_segment(room_id) + "/routine",
+                       routine_request_body(args_));
+    if (answer.exit != kCtlOk) return answer.exit;
+    if (args_.json) {
+      out_ << dump_json(answer.body) << "\n";
+      return kCtlOk;
+    }
+    const json& routine = answer.body.is_object() && answer.body.contains("routine")
+                              ? answer.body["routine"]
+                              : answer.body;
+    out_ << format_routine_line(label, routine, time_zone_of(status.body)) << "\n";
+    return kCtlOk;
+  }
+
+  int set() {
+    auto answer = call("POST",
+                       "/api/v1/rooms/" + encode_segment(args_.room.value_or("")) + "/devices/" +
+                           encode_segment(args_.device),
+                       args_.values);
+    if (answer.exit != kCtlOk) return answer.exit;
+    out_ << (args_.json ? dump_json(answer.body) + "\n" : format_command_result(answer.body));
+    return kCtlOk;
+  }
+
+  const CtlArgs& args_;
+  ControlClient& client_;
+  std::ostream& out_;
+  std::ostream& err_;
+};
+
+}  // namespace
+
+int run_ctl(const CtlArgs& args, ControlClient& client, std::ostream& out, std::ostream& err) {
+  try {
+    return Session(args, client, out, err).run();
+  } catch (const std::exception& e) {
+    err << "nurseryctl: " << e.what() << "\n";
+    return kCtlRefused;
+  }
+}
+
+}  // namespace nursery
