@@ -18,8 +18,8 @@ bash tests/install-deps.sh
 
 # The same options as tests/run.sh, so switching between the two commands
 # does not rebuild everything.
-echo "==> configuring build/ (RelWithDebInfo)"
-cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DNURSERY_WERROR=ON \
+echo "==> configuring build/ (MinSizeRel)"
+cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=MinSizeRel -DNURSERY_WERROR=ON \
   -DNURSERY_TESTS=ON >/dev/null
 echo "==> building nurseryd and nurseryctl with $jobs jobs"
 cmake --build build -j "$jobs" --target nurseryd nurseryctl

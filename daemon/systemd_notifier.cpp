@@ -1,11 +1,16 @@
 #include "daemon/systemd_notifier.hpp"
 
 #include <fmt/format.h>
-#include <systemd/sd-daemon.h>
+#include <sys/socket.h>
+#include <sys/un.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <boost/system/error_code.hpp>
+#include <cstddef>
 #include <cstdint>
+#include <cstdlib>
+#include <cstring>
 #include <string>
 
 namespace nursery {
@@ -31,9 +36,42 @@ std::string one_line(std::string_view text) {
   return line;
 }
 
+// The sd_notify(3) protocol: one datagram to the AF_UNIX socket named by
+// $NOTIFY_SOCKET ('@' for the abstract namespace). Written here instead of
+// linking libsystemd, which would load it and five compression and crypto
+// libraries (about 1 MB resident) for one sendto().
 // A failed notification is not worth failing over: systemd will time out the
 // start or the watchdog, which is the signal a person sees anyway.
-void notify(const std::string& state) { sd_notify(0, state.c_str()); }
+void notify(const std::string& state) {
+  const char* path = std::getenv("NOTIFY_SOCKET");
+  if (!path || (path[0] != '/' && path[0] != '@')) return;
+  sockaddr_un addr{};
+  addr.sun_family = AF_UNIX;
+  const std::size_t length = std::strlen(path);
+  if (length >= sizeof addr.sun_path) return;
+  std::memcpy(addr.sun_path, path, length);
+  if (addr.sun_path[0] == '@') addr.sun_path[0] = '\0';
+  const int fd = ::socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+  if (fd < 0) return;
+  ::sendto(fd, state.data(), state.size(), MSG_NOSIGNAL, reinterpret_cast<sockaddr*>(&addr),
+           static_cast<socklen_t>(offsetof(sockaddr_un, sun_path) + length));
+  ::close(fd);
+}
+
+// As sd_watchdog_enabled(3): $WATCHDOG_USEC, unless $WATCHDOG_PID names
+// another process (the variables were meant for a parent, not for us).
+std::uint64_t watchdog_usec() {
+  const char* usec = std::getenv("WATCHDOG_USEC");
+  if (!usec || !*usec) return 0;
+  if (const char* pid = std::getenv("WATCHDOG_PID"); pid && *pid) {
+    char* end = nullptr;
+    const long long value = std::strtoll(pid, &end, 10);
+    if (*end != '\0' || value != static_cast<long long>(::getpid())) return 0;
+  }
+  char* end = nullptr;
+  const unsigned long long value = std::strtoull(usec, &end, 10);
+  return *end == '\0' ? value : 0;
+}
 
 std::uint64_t monotonic_usec() {
   timespec now{};
@@ -68,9 +106,8 @@ void SystemdNotifier::stopping() {
 }
 
 void SystemdNotifier::start_watchdog() {
-  std::uint64_t usec = 0;
-  // > 0 only when WATCHDOG_USEC is set and WATCHDOG_PID (if set) is us.
-  if (sd_watchdog_enabled(0, &usec) <= 0 || usec == 0) {
+  const std::uint64_t usec = watchdog_usec();
+  if (usec == 0) {
     interval_ = std::chrono::microseconds{0};
     timer_.cancel();
     return;

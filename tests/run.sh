@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The one test command: installs what is missing, then builds and runs every
-# test twice (RelWithDebInfo with -Werror in build/, Debug with ASan+UBSan in
+# test twice (MinSizeRel with -Werror in build/, Debug with ASan+UBSan in
 # build-asan/), and checks the systemd unit's hardening score.
 # .ci/run runs this unchanged. Exits non-zero on any failure.
 set -euo pipefail
@@ -55,8 +55,8 @@ run_tests() {
 echo "==> installing dependencies"
 bash tests/install-deps.sh
 
-build build "RelWithDebInfo, -Werror" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DNURSERY_WERROR=ON
-run_tests build "RelWithDebInfo, -Werror"
+build build "MinSizeRel, -Werror" -DCMAKE_BUILD_TYPE=MinSizeRel -DNURSERY_WERROR=ON
+run_tests build "MinSizeRel, -Werror"
 
 build build-asan "Debug, ASan+UBSan, -Werror" -DCMAKE_BUILD_TYPE=Debug -DNURSERY_SANITIZE=ON \
   -DNURSERY_WERROR=ON
@@ -84,6 +84,6 @@ echo "==> nurseryd.service exposure $exposure (at most $max_exposure)"
 
 read -r release_passed release_failed <"$log_dir/build.count"
 read -r asan_passed asan_failed <"$log_dir/build-asan.count"
-echo "==> all checks passed in $(elapsed): $release_passed tests (RelWithDebInfo)," \
+echo "==> all checks passed in $(elapsed): $release_passed tests (MinSizeRel)," \
   "$asan_passed tests (ASan+UBSan), unit exposure $exposure"
 echo "summary: $((release_passed + asan_passed)) passed, $((release_failed + asan_failed)) failed"
