@@ -53,6 +53,9 @@ class Device {
   virtual Capabilities capabilities() const = 0;
   // True when the device fades by itself given DeviceCommand::transition.
   virtual bool native_transition() const = 0;
+  // Called once the host knows every device: begin talking to the device
+  // (connect, subscribe) and report what is known of its state.
+  virtual void start() {}
   // Sends the command; the device answers later (or at once) via
   // DeviceHost::report_state. Values the device lacks are ignored.
   virtual void apply(const DeviceCommand& command) = 0;

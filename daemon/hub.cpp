@@ -103,6 +103,7 @@ Expected<std::unique_ptr<Hub>> Hub::create(config::Config config, Clock& clock, 
     slot.auto_off = clock.make_alarm();
     hub->slots_.push_back(std::move(slot));
   }
+  for (auto& slot : hub->slots_) slot.device->start();
   for (const auto& rc : hub->config_.rooms) {
     std::vector<Device*> devices;
     for (auto& s : hub->slots_)
@@ -155,10 +156,33 @@ void Hub::shutdown() {
       dispatch(slot, DeviceCommand{DeviceValues::off(), Duration{0}, std::nullopt},
                CommandSource::Shutdown);
   }
-  // Engines are dropped without ending their runs: a restart resumes them.
+  release();
+}
+
+std::vector<std::string> Hub::release() {
+  std::vector<std::string> massagers_on;
+  for (auto& slot : slots_) {
+    slot.auto_off->cancel();
+    if (has(slot.device->capabilities(), Capability::Massager) && slot.applied.on == true)
+      massagers_on.push_back(slot.device->id());
+  }
+  // Engines are dropped without ending their runs: the next hub (after a
+  // restart or a reload) recomputes them.
   for (auto& room : rooms_)
     room.engine = std::make_unique<RoutineEngine>(room.config->id, std::vector<Device*>{}, clock_,
                                                   *this, log_.child("engine"));
+  return massagers_on;
+}
+
+void Hub::settle_massagers(const std::vector<std::string>& were_on) {
+  for (const auto& id : were_on) {
+    Slot* slot = find_slot(id);
+    if (!slot || slot->applied.on == true) continue;
+    log_.child("safety").notice("{}: switched off: no routine keeps it on after the reload",
+                                slot->device->name());
+    dispatch(*slot, DeviceCommand{DeviceValues::off(), Duration{0}, std::nullopt},
+             CommandSource::Safety);
+  }
 }
 
 std::string Hub::local_time(TimePoint t) const {

@@ -48,6 +48,14 @@ class Hub final : public HubApi, public DeviceHost, public RoutineHost {
   // Leaves every device safe (massagers off) and stops the engines without
   // ending their runs, so a restart resumes them.
   void shutdown();
+  // For a reload: stops engines and timers without sending anything, and
+  // returns the massagers that are on. The next hub takes over the devices
+  // and calls settle_massagers() with that list.
+  std::vector<std::string> release();
+  // Switches off each of these massagers that this hub's recovered routines
+  // do not keep on: a reload never leaves a massage running unowned, and
+  // never interrupts one that goes on.
+  void settle_massagers(const std::vector<std::string>& were_on);
 
   // Called after anything a status line or a live view would show changed.
   void on_change(std::function<void()> callback) { on_change_ = std::move(callback); }

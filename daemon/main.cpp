@@ -271,10 +271,12 @@ class Daemon {
       notifier_.ready(hub_->summary());
       return;
     }
-    // Devices are re-created from the new config; runs are recomputed from
-    // the store exactly as after a restart.
+    // Devices are re-created from the new config and runs are recomputed from
+    // the store exactly as after a restart, but a massage that goes on is not
+    // interrupted: the old hub lets go without switching anything off, and
+    // the new one switches off only what its routines do not keep on.
     config::Config running = hub_->config();
-    hub_->shutdown();
+    const auto massagers_on = hub_->release();
     hub_.reset();
     if (!start_hub(std::move(*cfg))) {
       log_.error("the new configuration could not be applied; going back to the running one");
@@ -285,6 +287,7 @@ class Daemon {
         return;
       }
     }
+    hub_->settle_massagers(massagers_on);
     log_.notice("reloaded: {}", hub_->summary());
     notifier_.ready(hub_->summary());
   }

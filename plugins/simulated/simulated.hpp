@@ -19,6 +19,7 @@ class SimulatedDevice final : public Device {
   Capabilities capabilities() const override { return static_cast<unsigned>(kind_); }
   bool native_transition() const override { return native_transition_; }
   void apply(const DeviceCommand& command) override;
+  void start() override { host_.report_state(id(), state_); }
 
   // Test and demo hooks: what a wall switch or another app would do.
   void change_by_hand(const DeviceValues& values);

@@ -321,5 +321,46 @@ TEST_F(HubTest, AnUnreachableDeviceIsShownAndCaughtUpWhenItReturns) {
   EXPECT_TRUE(hub_->status().rooms[0].devices[1].available);
 }
 
+TEST_F(HubTest, AReloadDuringAMassageLetsItGoOnUninterrupted) {
+  start();
+  ASSERT_TRUE(act(RoutineAction::Start));
+  clock_.advance(6min);
+  const auto were_on = hub_->release();
+  EXPECT_EQ(were_on, std::vector<std::string>{"massager"});
+  EXPECT_EQ(sim("massager").state().on, true) << "letting go sends nothing";
+  hub_.reset();
+  start();  // the reloaded config: the same routine goes on
+  hub_->settle_massagers(were_on);
+  EXPECT_EQ(sim("massager").state().on, true);
+  EXPECT_EQ(sim("massager").commands_received(), 1u) << "on, and never off in between";
+  clock_.advance(15min);
+  EXPECT_EQ(sim("massager").state().on, false);
+}
+
+TEST_F(HubTest, AReloadThatNoLongerKeepsAMassageOnSwitchesItOff) {
+  start();
+  ASSERT_TRUE(act(RoutineAction::Start));
+  clock_.advance(6min);
+  const auto were_on = hub_->release();
+  hub_.reset();
+  std::string text = example_config_text();
+  // The new config renames the routine: the open run cannot be resumed.
+  for (auto at = text.find("id = \"bedtime\""); at != std::string::npos;
+       at = text.find("id = \"bedtime\"", at + 1))
+    text.replace(at, 14, "id = \"evening\"");
+  auto at = text.find("default_routine = \"bedtime\"");
+  text.replace(at, 27, "default_routine = \"evening\"");
+  start(text);
+  hub_->settle_massagers(were_on);
+  EXPECT_EQ(routine().state, RoutineState::Idle);
+  EXPECT_EQ(sim("massager").state().on, false);
+  EXPECT_EQ(sim("massager").commands_received(), 1u);
+}
+
+TEST_F(HubTest, ShowsEachDevicesStateBeforeAnyRoutineRuns) {
+  start();
+  for (const auto& d : hub_->status().rooms[0].devices) EXPECT_EQ(d.state.on, false) << d.id;
+}
+
 }  // namespace
 }  // namespace nursery
