@@ -21,6 +21,7 @@
 #include <cstdint>
 #include <exception>
 #include <map>
+#include <optional>
 #include <string_view>
 #include <system_error>
 
@@ -62,6 +63,17 @@ http::response<http::string_body> make_response(const ApiReply& reply, unsigned 
   res.keep_alive(keep_alive);
   res.prepare_payload();
   return res;
+}
+
+// The answer to a request refused for its size while it was being read.
+std::optional<ApiReply> oversize_reply(const boost::system::error_code& ec) {
+  if (ec == http::error::body_limit)
+    return api_error(413, "body_too_large",
+                     fmt::format("the request body is larger than {} bytes", kMaxRequestBody));
+  if (ec == http::error::header_limit)
+    return api_error(431, "header_too_large",
+                     fmt::format("the request header is larger than {} bytes", kMaxHeader));
+  return std::nullopt;
 }
 
 bool iequals(std::string_view a, std::string_view b) {
@@ -140,20 +152,8 @@ asio::awaitable<void> serve(std::shared_ptr<State> st, Socket socket) {
       co_await http::async_read_header(socket, buffer, parser,
                                        asio::redirect_error(asio::use_awaitable, ec));
       if (st->closed) break;
-      if (ec == http::error::body_limit) {
-        co_await write_reply(
-            socket,
-            api_error(413, "body_too_large",
-                      fmt::format("the request body is larger than {} bytes", kMaxRequestBody)),
-            11, false);
-        break;
-      }
-      if (ec == http::error::header_limit) {
-        co_await write_reply(
-            socket,
-            api_error(431, "header_too_large",
-                      fmt::format("the request header is larger than {} bytes", kMaxHeader)),
-            11, false);
+      if (auto refusal = oversize_reply(ec)) {
+        co_await write_reply(socket, *refusal, 11, false);
         break;
       }
       if (ec == http::error::end_of_stream || ec == http::error::partial_message ||
@@ -177,12 +177,8 @@ asio::awaitable<void> serve(std::shared_ptr<State> st, Socket socket) {
         co_await http::async_read(socket, buffer, parser,
                                   asio::redirect_error(asio::use_awaitable, ec));
         if (st->closed) break;
-        if (ec == http::error::body_limit) {
-          co_await write_reply(
-              socket,
-              api_error(413, "body_too_large",
-                        fmt::format("the request body is larger than {} bytes", kMaxRequestBody)),
-              parser.get().version(), false);
+        if (auto refusal = oversize_reply(ec)) {
+          co_await write_reply(socket, *refusal, parser.get().version(), false);
           break;
         }
         if (ec) break;  // the client went away mid-body
