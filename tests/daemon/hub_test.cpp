@@ -359,7 +359,9 @@ TEST_F(HubTest, AReloadThatNoLongerKeepsAMassageOnSwitchesItOff) {
 
 TEST_F(HubTest, ShowsEachDevicesStateBeforeAnyRoutineRuns) {
   start();
-  for (const auto& d : hub_->status().rooms[0].devices) EXPECT_EQ(d.state.on, false) << d.id;
+  const HubStatus status = hub_->status();
+  ASSERT_EQ(status.rooms[0].devices.size(), 3u);
+  for (const auto& d : status.rooms[0].devices) EXPECT_EQ(d.state.on, false) << d.id;
 }
 
 }  // namespace
