@@ -41,7 +41,10 @@ DeviceValues Segment::at(Duration t) const {
   if (turning_off) v.on = true;
   auto level = [&](std::optional<double> DeviceValues::*field) {
     if (!(to.*field)) return;
-    double a = turning_on ? 0.0 : (from.*field).value_or(*(to.*field));
+    // A light switched on rises from its lowest visible level: "on at 0 %"
+    // is dark on most lights. Sound and massage fade in from nothing.
+    const double floor = field == &DeviceValues::brightness ? kLevelQuantum : 0.0;
+    double a = turning_on ? std::min(floor, *(to.*field)) : (from.*field).value_or(*(to.*field));
     double b = turning_off ? 0.0 : *(to.*field);
     v.*field = lerp(a, b, p);
   };

@@ -73,12 +73,23 @@ TEST(Timeline, SwitchingOffFadesToZeroThenSwitchesOff) {
   EXPECT_EQ(as_command(seg->at(1800s)), DeviceValues::off());
 }
 
-TEST(Timeline, SwitchingOnRisesFromZero) {
+TEST(Timeline, ALightSwitchedOnRisesFromItsLowestVisibleLevel) {
   config::RoutineConfig r;
-  r.steps = {step(0s, Capability::Light, 100s, light(true, 0.5))};
+  r.steps = {step(0s, Capability::Light, 100s, light(true, 0.51))};
   Timeline t(r);
-  EXPECT_NEAR(*t.segment(Capability::Light, 0s)->at(0s).brightness, 0.0, 1e-9);
-  EXPECT_NEAR(*t.segment(Capability::Light, 50s)->at(50s).brightness, 0.25, 1e-9);
+  EXPECT_NEAR(*t.segment(Capability::Light, 0s)->at(0s).brightness, 0.01, 1e-9);
+  EXPECT_NEAR(*t.segment(Capability::Light, 50s)->at(50s).brightness, 0.26, 1e-9);
+}
+
+TEST(Timeline, SoundSwitchedOnFadesInFromSilence) {
+  config::RoutineConfig r;
+  DeviceValues v;
+  v.on = true;
+  v.volume = 0.4;
+  r.steps = {step(0s, Capability::Sound, 100s, v)};
+  Timeline t(r);
+  EXPECT_NEAR(*t.segment(Capability::Sound, 0s)->at(0s).volume, 0.0, 1e-9);
+  EXPECT_NEAR(*t.segment(Capability::Sound, 50s)->at(50s).volume, 0.2, 1e-9);
 }
 
 TEST(Timeline, ARoleWithNoStepYetHasNoSegment) {
