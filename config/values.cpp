@@ -1,14 +1,21 @@
 #include "values.hpp"
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
+
+#include <cmath>
+#include <vector>
 
 namespace nursery {
 
 std::string_view role_name(Role role) {
   switch (role) {
-    case Capability::Light: return "light";
-    case Capability::Sound: return "sound";
-    case Capability::Massager: return "massager";
+    case Capability::Light:
+      return "light";
+    case Capability::Sound:
+      return "sound";
+    case Capability::Massager:
+      return "massager";
   }
   return "unknown";
 }
@@ -46,6 +53,22 @@ std::optional<std::string> check_color_temp(int kelvin) {
     return fmt::format("color_temp must be between {} and {} kelvin, got {}", kMinColorTemp,
                        kMaxColorTemp, kelvin);
   return std::nullopt;
+}
+
+std::string describe_fraction(double value) {
+  return fmt::format("{}%", std::lround(value * 100.0));
+}
+
+std::string describe(const DeviceValues& v) {
+  std::vector<std::string> parts;
+  if (v.on) parts.push_back(*v.on ? "on" : "off");
+  if (v.brightness) parts.push_back(fmt::format("brightness {}", describe_fraction(*v.brightness)));
+  if (v.color_temp) parts.push_back(fmt::format("{} K", *v.color_temp));
+  if (v.track) parts.push_back(fmt::format("playing {}", *v.track));
+  if (v.volume) parts.push_back(fmt::format("volume {}", describe_fraction(*v.volume)));
+  if (v.pattern) parts.push_back(fmt::format("pattern {}", *v.pattern));
+  if (v.intensity) parts.push_back(fmt::format("intensity {}", describe_fraction(*v.intensity)));
+  return fmt::format("{}", fmt::join(parts, ", "));
 }
 
 std::optional<Capability> capability_of_field(std::string_view field) {

@@ -26,12 +26,12 @@ std::optional<Role> parse_role(std::string_view name);
 
 struct DeviceValues {
   std::optional<bool> on;
-  std::optional<double> brightness;   // Light, 0..1
-  std::optional<int> color_temp;      // Light, kelvin
-  std::optional<double> volume;       // Sound, 0..1
-  std::optional<std::string> track;   // Sound, e.g. "white-noise"
-  std::optional<double> intensity;    // Massager, 0..1
-  std::optional<std::string> pattern; // Massager, e.g. "wave"
+  std::optional<double> brightness;    // Light, 0..1
+  std::optional<int> color_temp;       // Light, kelvin
+  std::optional<double> volume;        // Sound, 0..1
+  std::optional<std::string> track;    // Sound, e.g. "white-noise"
+  std::optional<double> intensity;     // Massager, 0..1
+  std::optional<std::string> pattern;  // Massager, e.g. "wave"
 
   static DeviceValues off() {
     DeviceValues v;
@@ -53,6 +53,11 @@ inline constexpr int kMaxColorTemp = 10000;
 // Returns an error message when `value` is outside what field `name` can be.
 std::optional<std::string> check_fraction(std::string_view name, double value);
 std::optional<std::string> check_color_temp(int kelvin);
+
+// How values read to a parent, in logs, events and the demo:
+// "on, brightness 10%, 2200 K", "playing white-noise, volume 30%".
+std::string describe_fraction(double value);  // "10%"
+std::string describe(const DeviceValues& values);
 
 // Which capability a value belongs to; nullopt for an unknown field name.
 std::optional<Capability> capability_of_field(std::string_view field);

@@ -1,10 +1,10 @@
 #include "hub.hpp"
 
-#include <algorithm>
-#include <cmath>
-
 #include <date/tz.h>
 #include <fmt/format.h>
+
+#include <algorithm>
+#include <cmath>
 
 #include "version.hpp"
 
@@ -25,22 +25,11 @@ bool contradicts(const DeviceValues& seen, const DeviceValues& sent) {
   if (differs(seen.brightness, sent.brightness) || differs(seen.volume, sent.volume) ||
       differs(seen.intensity, sent.intensity))
     return true;
-  if (seen.color_temp && sent.color_temp && std::abs(*seen.color_temp - *sent.color_temp) > kColorTolerance)
+  if (seen.color_temp && sent.color_temp &&
+      std::abs(*seen.color_temp - *sent.color_temp) > kColorTolerance)
     return true;
   if (seen.track && sent.track && *seen.track != *sent.track) return true;
   return seen.pattern && sent.pattern && *seen.pattern != *sent.pattern;
-}
-
-std::string describe(const DeviceValues& v) {
-  std::vector<std::string> parts;
-  if (v.on) parts.push_back(*v.on ? "on" : "off");
-  if (v.brightness) parts.push_back(fmt::format("brightness {}", describe_fraction(*v.brightness)));
-  if (v.color_temp) parts.push_back(fmt::format("{} K", *v.color_temp));
-  if (v.volume) parts.push_back(fmt::format("volume {}", describe_fraction(*v.volume)));
-  if (v.track) parts.push_back(fmt::format("track {}", *v.track));
-  if (v.intensity) parts.push_back(fmt::format("intensity {}", describe_fraction(*v.intensity)));
-  if (v.pattern) parts.push_back(fmt::format("pattern {}", *v.pattern));
-  return fmt::format("{}", fmt::join(parts, ", "));
 }
 
 // Which values a device cannot take, as an API error.
@@ -49,17 +38,17 @@ std::optional<Error> unsupported(const Device& device, const DeviceValues& v) {
     if (!present) return std::nullopt;
     auto cap = capability_of_field(field);
     if (cap && !has(device.capabilities(), *cap))
-      return Error{"unsupported_value",
-                   fmt::format("{} has no {} (it is a {} device).", device.name(), field,
-                               device.driver()),
-                   400};
+      return Error{
+          "unsupported_value",
+          fmt::format("{} has no {} (it is a {} device).", device.name(), field, device.driver()),
+          400};
     return std::nullopt;
   };
-  for (auto e : {check(v.brightness.has_value(), "brightness"),
-                 check(v.color_temp.has_value(), "color_temp"),
-                 check(v.volume.has_value(), "volume"), check(v.track.has_value(), "track"),
-                 check(v.intensity.has_value(), "intensity"),
-                 check(v.pattern.has_value(), "pattern")})
+  for (auto e :
+       {check(v.brightness.has_value(), "brightness"),
+        check(v.color_temp.has_value(), "color_temp"), check(v.volume.has_value(), "volume"),
+        check(v.track.has_value(), "track"), check(v.intensity.has_value(), "intensity"),
+        check(v.pattern.has_value(), "pattern")})
     if (e) return e;
   return std::nullopt;
 }
@@ -68,10 +57,14 @@ std::optional<Error> unsupported(const Device& device, const DeviceValues& v) {
 
 std::string_view command_source_name(CommandSource source) {
   switch (source) {
-    case CommandSource::Routine: return "routine";
-    case CommandSource::Api: return "api";
-    case CommandSource::Safety: return "safety";
-    case CommandSource::Shutdown: return "shutdown";
+    case CommandSource::Routine:
+      return "routine";
+    case CommandSource::Api:
+      return "api";
+    case CommandSource::Safety:
+      return "safety";
+    case CommandSource::Shutdown:
+      return "shutdown";
   }
   return "unknown";
 }
@@ -315,8 +308,8 @@ void Hub::routine_step_began(std::string_view room_id, int step_index) {
   const Room* room = find_room(room_id);
   if (!room) return;
   auto s = room->engine->status();
-  log_.child("engine").info("{} {}: step {} of {}", room->config->name, s.routine,
-                            step_index + 1, s.step_count);
+  log_.child("engine").info("{} {}: step {} of {}", room->config->name, s.routine, step_index + 1,
+                            s.step_count);
   changed();
 }
 
@@ -344,9 +337,8 @@ HubStatus Hub::status() const {
     for (const auto& slot : slots_) {
       const Device& d = *slot.device;
       if (d.room() != room.config->id) continue;
-      rs.devices.push_back(DeviceStatus{d.id(), d.name(), std::string(d.driver()),
-                                        d.capabilities(), slot.available, slot.observed,
-                                        room.engine->held(d.id())});
+      rs.devices.push_back(DeviceStatus{d.id(), d.name(), std::string(d.driver()), d.capabilities(),
+                                        slot.available, slot.observed, room.engine->held(d.id())});
     }
     s.rooms.push_back(std::move(rs));
   }
@@ -355,8 +347,7 @@ HubStatus Hub::status() const {
 
 Expected<RoutineStatus> Hub::routine(std::string_view room_id, const RoutineRequest& request) {
   Room* room = find_room(room_id);
-  if (!room)
-    return Error{"unknown_room", fmt::format("There is no room \"{}\".", room_id), 404};
+  if (!room) return Error{"unknown_room", fmt::format("There is no room \"{}\".", room_id), 404};
   RoutineEngine& engine = *room->engine;
   if (request.action == RoutineAction::Start) {
     const std::string id = request.routine.value_or(room->config->default_routine);
@@ -384,11 +375,20 @@ Expected<RoutineStatus> Hub::routine(std::string_view room_id, const RoutineRequ
                  409};
   Status st = Ok{};
   switch (request.action) {
-    case RoutineAction::Stop: engine.end(Outcome::Stopped); return engine.status();
-    case RoutineAction::Pause: st = engine.pause(); break;
-    case RoutineAction::Resume: st = engine.resume(); break;
-    case RoutineAction::Skip: st = engine.skip(); break;
-    case RoutineAction::Start: break;
+    case RoutineAction::Stop:
+      engine.end(Outcome::Stopped);
+      return engine.status();
+    case RoutineAction::Pause:
+      st = engine.pause();
+      break;
+    case RoutineAction::Resume:
+      st = engine.resume();
+      break;
+    case RoutineAction::Skip:
+      st = engine.skip();
+      break;
+    case RoutineAction::Start:
+      break;
   }
   if (!st) return st.error();
   if (engine.active()) {
@@ -408,15 +408,13 @@ Expected<std::vector<RunRecord>> Hub::runs(std::size_t limit) const {
 Expected<CommandResult> Hub::set_device(std::string_view room_id, std::string_view device_id,
                                         const DeviceCommand& command) {
   Room* room = find_room(room_id);
-  if (!room)
-    return Error{"unknown_room", fmt::format("There is no room \"{}\".", room_id), 404};
+  if (!room) return Error{"unknown_room", fmt::format("There is no room \"{}\".", room_id), 404};
   Slot* slot = find_slot(device_id);
   if (!slot || slot->device->room() != room_id)
     return Error{"unknown_device",
                  fmt::format("There is no device \"{}\" in {}.", device_id, room->config->name),
                  404};
-  if (command.values.empty())
-    return Error{"invalid_request", "The command sets nothing.", 400};
+  if (command.values.empty()) return Error{"invalid_request", "The command sets nothing.", 400};
   if (auto e = unsupported(*slot->device, command.values)) return *e;
   if (!slot->available)
     return Error{"device_unavailable",
@@ -448,8 +446,8 @@ void Hub::report_state(std::string_view device_id, const DeviceValues& observed)
                                 room->config->name, slot->device->name(), describe(observed));
     record(slot->device->room(), device_id, "override", describe(observed));
   }
-  SafetySituation situation{slot->device->capabilities(), slot->applied,
-                            room && is_night(*room), clock_.now(), slot->session_started};
+  SafetySituation situation{slot->device->capabilities(), slot->applied, room && is_night(*room),
+                            clock_.now(), slot->session_started};
   DeviceCommand as_seen{observed, Duration{0}, std::nullopt};
   auto decision = safety_.check(as_seen, situation);
   if (!decision.clamps.empty()) dispatch(*slot, as_seen, CommandSource::Safety);

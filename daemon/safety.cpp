@@ -1,9 +1,9 @@
 #include "safety.hpp"
 
+#include <fmt/format.h>
+
 #include <algorithm>
 #include <cmath>
-
-#include <fmt/format.h>
 
 namespace nursery {
 namespace {
@@ -13,10 +13,6 @@ std::string minutes(Duration d) {
 }
 
 }  // namespace
-
-std::string describe_fraction(double value) {
-  return fmt::format("{}%", std::lround(value * 100.0));
-}
 
 Safety::Safety(config::SafetyConfig limits, std::optional<std::chrono::sys_days> birth_date)
     : limits_(std::move(limits)), birth_date_(birth_date) {}
@@ -60,9 +56,9 @@ SafetyDecision Safety::check(const DeviceCommand& requested, const SafetySituati
       const TimePoint began = s.session_started.value_or(s.now);
       const Duration left = limit - (s.now - began);
       if (left <= Duration::zero()) {
-        d.clamps.push_back({"on", "on", "off",
-                            fmt::format("the {} massage session for the child's age is over",
-                                        minutes(limit))});
+        d.clamps.push_back(
+            {"on", "on", "off",
+             fmt::format("the {} massage session for the child's age is over", minutes(limit))});
         v = DeviceValues::off();
         d.command.session.reset();
         d.command.transition = Duration{0};
@@ -73,8 +69,7 @@ SafetyDecision Safety::check(const DeviceCommand& requested, const SafetySituati
           v.intensity = s.current.intensity;  // so the start cap below applies
         clamp_fraction(v.intensity, "intensity",
                        turning_on ? limits_.massage.start_intensity : limits_.massage.max_intensity,
-                       turning_on ? "a massage session starts gently"
-                                  : "massage intensity cap");
+                       turning_on ? "a massage session starts gently" : "massage intensity cap");
       }
     }
   }
@@ -87,7 +82,8 @@ SafetyDecision Safety::check(const DeviceCommand& requested, const SafetySituati
       // and colour in the same command.
       if (turning_on) {
         if (!v.brightness) v.brightness = s.current.brightness.value_or(l.night_max_brightness);
-        if (!v.color_temp && (!s.current.color_temp || *s.current.color_temp > l.night_max_color_temp))
+        if (!v.color_temp &&
+            (!s.current.color_temp || *s.current.color_temp > l.night_max_color_temp))
           v.color_temp = s.current.color_temp.value_or(l.night_max_color_temp);
       }
       clamp_fraction(v.brightness, "brightness", l.night_max_brightness,

@@ -50,7 +50,4 @@ class Safety {
   std::optional<std::chrono::sys_days> birth_date_;
 };
 
-// "10%", "0.5", "2200 K", "on": how a value is shown in clamp reports.
-std::string describe_fraction(double value);
-
 }  // namespace nursery

@@ -1,8 +1,8 @@
 #include "simulated.hpp"
 
-#include <cmath>
-
 #include <fmt/format.h>
+
+#include <cmath>
 
 namespace nursery::plugins::simulated {
 namespace {
@@ -41,8 +41,6 @@ Expected<std::unique_ptr<Device>> create(const config::DeviceConfig& config, Dev
   return std::unique_ptr<Device>(std::make_unique<SimulatedDevice>(config, *kind, native, host));
 }
 
-std::string percent(double v) { return fmt::format("{}%", std::lround(v * 100.0)); }
-
 std::string over(Duration d) {
   auto s = std::chrono::round<std::chrono::seconds>(d).count();
   if (s >= 60 && s % 60 == 0) return fmt::format(" over {} min", s / 60);
@@ -66,16 +64,8 @@ SimulatedDevice::SimulatedDevice(const config::DeviceConfig& config, Capability 
 }
 
 void SimulatedDevice::say(const DeviceValues& v, Duration transition, std::string_view how) {
-  std::vector<std::string> parts;
-  if (v.on) parts.push_back(*v.on ? "on" : "off");
-  if (v.brightness) parts.push_back(fmt::format("brightness {}", percent(*v.brightness)));
-  if (v.color_temp) parts.push_back(fmt::format("{} K", *v.color_temp));
-  if (v.track) parts.push_back(fmt::format("playing {}", *v.track));
-  if (v.volume) parts.push_back(fmt::format("volume {}", percent(*v.volume)));
-  if (v.pattern) parts.push_back(fmt::format("pattern {}", *v.pattern));
-  if (v.intensity) parts.push_back(fmt::format("intensity {}", percent(*v.intensity)));
-  log_.info("{}  {}: {}{}{}", host_.local_time(host_.clock().now()), name(),
-            fmt::join(parts, ", "), transition > Duration{0} ? over(transition) : "", how);
+  log_.info("{}  {}: {}{}{}", host_.local_time(host_.clock().now()), name(), describe(v),
+            transition > Duration{0} ? over(transition) : "", how);
 }
 
 void SimulatedDevice::apply(const DeviceCommand& command) {
