@@ -34,4 +34,8 @@ class Expected {
   std::variant<T, Error> v_;
 };
 
+// The result of an operation that returns nothing but may fail.
+struct Ok {};
+using Status = Expected<Ok>;
+
 }  // namespace nursery

@@ -47,9 +47,6 @@ struct EventRecord {
   std::string detail;  // a sentence or JSON, for the sleep log and the panel
 };
 
-struct Ok {};
-using Status = Expected<Ok>;
-
 class RunStore {
  public:
   virtual ~RunStore() = default;
