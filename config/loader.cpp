@@ -40,6 +40,8 @@ constexpr std::string_view kRoutineKeys[] = {"id", "name", "kind", "steps"};
 constexpr std::string_view kStepKeys[] = {"at",         "role",       "fade",   "on",
                                           "brightness", "color_temp", "volume", "track",
                                           "intensity",  "pattern"};
+static_assert(std::size(kStepKeys) == 3 + kFields.size() - 2,
+              "every field of config/values.hpp (one \"on\" for all) is a step key");
 
 constexpr Seconds kMaxNightWindow{24 * 3600};
 
@@ -228,16 +230,17 @@ class Loader {
   }
 
   // A fraction-valued limit: 0 would disable the device, so it must be above 0.
-  void read_limit(const toml::table& table, std::string_view key, double& out) {
+  void read_limit(const toml::table& table, std::string_view key, Level& out) {
     const auto* node = table.get(key);
     if (!node) return;
     auto v = read_number(*node, key);
     if (!v) return;
-    if (!(*v > 0.0 && *v <= 1.0))
+    auto level = Level::from_fraction(*v);
+    if (!level || level->permille() == 0)
       error(node->source(),
             fmt::format("{} must be greater than 0 and at most 1, got {}", key, *v));
     else
-      out = *v;
+      out = *level;
   }
 
   void read_limit_duration(const toml::table& table, std::string_view key, Seconds max,
@@ -382,7 +385,7 @@ class Loader {
         if (!node) node = m->get("max_intensity");
         error(node ? location(node->source()) : location(m->source()),
               fmt::format("start_intensity ({}) must not be above max_intensity ({})",
-                          massage.start_intensity, massage.max_intensity));
+                          massage.start_intensity.fraction(), massage.max_intensity.fraction()));
       }
     }
     if (const auto* l = section(t, "light", "[safety.light]")) {
@@ -626,65 +629,55 @@ class Loader {
 
     bool has_value = false;
     for (auto&& [key, node] : t) {
-      const auto field = key.str();
-      if (field != "on" && !capability_of_field(field)) continue;
+      const auto name = key.str();
+      const auto owner = capability_of_field(name);
+      if (name != "on" && !owner) continue;  // at, role, fade, or unknown (warned above)
       has_value = true;
-      const auto capability = capability_of_field(field);
-      if (role && capability && *capability != *role) {
-        error(key.source(), fmt::format("{} is a {} value: a {} step cannot set it", field,
-                                        role_name(*capability), role_name(*role)));
+      if (!role) continue;  // the role error is the one to fix first
+      if (owner && *owner != *role) {
+        error(key.source(), fmt::format("{} is a {} value: a {} step cannot set it", name,
+                                        role_name(*owner), role_name(*role)));
         continue;
       }
-      read_step_value(field, node, step.values);
+      read_field_value(*find_field(*role, name), node, step.values);
     }
     if (!has_value)
-      error(t.source(),
-            "step sets no value (give at least one of on, brightness, color_temp, volume, track, "
-            "intensity, pattern)");
+      error(t.source(), fmt::format("step sets no value (give at least one of {})", field_names()));
     return step;
   }
 
-  void read_step_value(std::string_view field, const toml::node& node, DeviceValues& values) {
-    auto fraction = [&](std::optional<double>& out) {
-      auto v = read_number(node, field);
-      if (!v) return;
-      if (auto why = check_fraction(field, *v))
-        error(node.source(), *why);
-      else
-        out = *v;
-    };
-    auto text = [&](std::optional<std::string>& out) {
-      auto v = read_string(node, field);
-      if (!v) return;
-      if (v->empty())
-        error(node.source(), fmt::format("{} must not be empty", field));
-      else
-        out = std::move(*v);
-    };
-    if (field == "on") {
-      values.on = read_bool(node, field);
-    } else if (field == "brightness") {
-      fraction(values.brightness);
-    } else if (field == "volume") {
-      fraction(values.volume);
-    } else if (field == "intensity") {
-      fraction(values.intensity);
-    } else if (field == "track") {
-      text(values.track);
-    } else if (field == "pattern") {
-      text(values.pattern);
-    } else if (field == "color_temp") {
-      auto k = read_integer(node, field);
-      if (!k) return;
-      // Saturate first: check_color_temp takes an int and rejects anything
-      // this far out anyway.
-      const auto kelvin = static_cast<int>(std::clamp<std::int64_t>(
-          *k, std::numeric_limits<int>::min(), std::numeric_limits<int>::max()));
-      if (auto why = check_color_temp(kelvin))
-        error(node.source(), *why);
-      else
-        values.color_temp = kelvin;
-    }
+  // Reads one field of the table in config/values.hpp, checked as every
+  // surface checks it.
+  void read_field_value(const Field& field, const toml::node& node, DeviceValues& values) {
+    std::visit(
+        [&](auto member) {
+          using T = typename std::remove_cvref_t<decltype(values.*member)>::value_type;
+          if constexpr (std::is_same_v<T, bool>) {
+            values.*member = read_bool(node, field.name);
+          } else if constexpr (std::is_same_v<T, Level>) {
+            auto v = read_number(node, field.name);
+            if (!v) return;
+            if (auto why = check_fraction(field.name, *v))
+              error(node.source(), *why);
+            else
+              values.*member = Level::from_fraction(*v);
+          } else if constexpr (std::is_same_v<T, int>) {
+            auto k = read_integer(node, field.name);
+            if (!k) return;
+            if (auto why = check_color_temp(*k))
+              error(node.source(), *why);
+            else
+              values.*member = static_cast<int>(*k);
+          } else {
+            auto v = read_string(node, field.name);
+            if (!v) return;
+            if (auto why = check_token(field.name, *v))
+              error(node.source(), *why);
+            else
+              values.*member = std::move(*v);
+          }
+        },
+        field.member);
   }
 
   void check_references() {

@@ -14,6 +14,17 @@ std::string Diagnostic::to_string() const {
                      severity == Severity::Warning ? "warning: " : "", message);
 }
 
+bool same_device(const DeviceConfig& a, const DeviceConfig& b) {
+  if (a.id != b.id || a.name != b.name || a.room != b.room || a.driver != b.driver ||
+      a.options.size() != b.options.size())
+    return false;
+  for (const auto& [key, option] : a.options) {
+    auto it = b.options.find(key);
+    if (it == b.options.end() || it->second.value != option.value) return false;
+  }
+  return true;
+}
+
 const RoomConfig* Config::find_room(std::string_view id) const {
   for (const auto& room : rooms)
     if (room.id == id) return &room;

@@ -63,17 +63,21 @@ struct DriverOption {
 
 struct DeviceConfig {
   std::string id;
-  std::string name;    // defaults to id
+  std::string name;  // defaults to id
   std::string room;
   std::string driver;
   std::map<std::string, DriverOption> options;  // every key not listed above
   Location where;
 };
 
+// Two blocks describe the same device (where they are written aside): a
+// reload keeps such a device as it is, without reconnecting it.
+bool same_device(const DeviceConfig& a, const DeviceConfig& b);
+
 enum class RoutineKind { Bedtime, Wake, Other };
 
 struct StepConfig {
-  Seconds at{0};    // offset from the routine's start, in routine time (pauses excluded)
+  Seconds at{0};  // offset from the routine's start, in routine time (pauses excluded)
   Role role = Capability::Light;
   Seconds fade{0};  // how long the move from the previous values to these takes
   DeviceValues values;
@@ -91,18 +95,21 @@ struct RoutineConfig {
 // Defaults from ../shared/docs/safety-defaults.md. Hard bounds are enforced by
 // the loader (see kHard* below) so a config can loosen a limit only so far.
 struct SoundSafety {
-  double max_volume = 0.5;
+  Level max_volume = Level::permille(500);
   Seconds auto_off{12 * 3600};
 };
 struct MassageSafety {
-  double max_intensity = 0.6;
-  double start_intensity = 0.3;  // a session starts at no more than this
+  // In any rolling window of this length the massager runs at most one
+  // session length for the child's age, however the time is split.
+  Seconds rolling_window{60 * 60};
+  Level max_intensity = Level::permille(600);
+  Level start_intensity = Level::permille(300);  // a session starts at no more than this
   Seconds session_under_6_weeks{10 * 60};
   Seconds session_6_to_12_weeks{15 * 60};
   Seconds session_from_3_months{20 * 60};
 };
 struct LightSafety {
-  double night_max_brightness = 0.10;
+  Level night_max_brightness = Level::permille(100);
   int night_max_color_temp = 2200;
   // Night lasts from the start of a bedtime routine until a wake routine
   // starts, or at most this long.

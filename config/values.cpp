@@ -21,24 +21,90 @@ std::string_view role_name(Role role) {
 }
 
 std::optional<Role> parse_role(std::string_view name) {
-  if (name == "light") return Capability::Light;
-  if (name == "sound") return Capability::Sound;
-  if (name == "massager") return Capability::Massager;
+  for (Capability c : kAllCapabilities)
+    if (role_name(c) == name) return c;
   return std::nullopt;
 }
 
+std::optional<Level> Level::from_fraction(double fraction) {
+  if (!(fraction >= 0.0 && fraction <= 1.0)) return std::nullopt;  // also NaN
+  return Level(static_cast<int>(std::lround(fraction * 1000.0)));
+}
+
+std::optional<bool>& DeviceValues::on(Capability c) {
+  switch (c) {
+    case Capability::Light:
+      return light_on;
+    case Capability::Sound:
+      return sound_on;
+    case Capability::Massager:
+      break;
+  }
+  return massager_on;
+}
+
+const std::optional<bool>& DeviceValues::on(Capability c) const {
+  return const_cast<DeviceValues*>(this)->on(c);
+}
+
+DeviceValues DeviceValues::only(Capabilities capabilities) const {
+  DeviceValues out = *this;
+  for_each_field(out, [&](const Field& field, auto& value) {
+    if (!has(capabilities, field.capability)) value.reset();
+  });
+  return out;
+}
+
+DeviceValues DeviceValues::off(Capabilities capabilities) {
+  DeviceValues v;
+  for (Capability c : kAllCapabilities)
+    if (has(capabilities, c)) v.on(c) = false;
+  return v;
+}
+
 bool DeviceValues::empty() const {
-  return !on && !brightness && !color_temp && !volume && !track && !intensity && !pattern;
+  bool any = false;
+  for_each_field(*this, [&](const Field&, const auto& value) { any = any || value.has_value(); });
+  return !any;
 }
 
 void DeviceValues::merge(const DeviceValues& other) {
-  if (other.on) on = other.on;
-  if (other.brightness) brightness = other.brightness;
-  if (other.color_temp) color_temp = other.color_temp;
-  if (other.volume) volume = other.volume;
-  if (other.track) track = other.track;
-  if (other.intensity) intensity = other.intensity;
-  if (other.pattern) pattern = other.pattern;
+  for_each_member([&](const Field&, auto member) {
+    if (other.*member) this->*member = other.*member;
+  });
+}
+
+void DeviceValues::erase(const DeviceValues& other) {
+  for_each_member([&](const Field&, auto member) {
+    if (other.*member) (this->*member).reset();
+  });
+}
+
+const Field* find_field(Capability capability, std::string_view name) {
+  for (const Field& field : kFields)
+    if (field.capability == capability && field.name == name) return &field;
+  return nullptr;
+}
+
+std::optional<Capability> capability_of_field(std::string_view name) {
+  for (const Field& field : kFields)
+    if (field.kind != FieldKind::Switch && field.name == name) return field.capability;
+  return std::nullopt;
+}
+
+std::string field_names() {
+  std::vector<std::string_view> names{"on"};
+  for (const Field& field : kFields)
+    if (field.kind != FieldKind::Switch) names.push_back(field.name);
+  return fmt::format("{}", fmt::join(names, ", "));
+}
+
+DeviceValues changed_fields(const DeviceValues& wanted, const DeviceValues& have) {
+  DeviceValues out;
+  for_each_member([&](const Field&, auto member) {
+    if (wanted.*member && wanted.*member != have.*member) out.*member = wanted.*member;
+  });
+  return out;
 }
 
 std::optional<std::string> check_fraction(std::string_view name, double value) {
@@ -48,34 +114,61 @@ std::optional<std::string> check_fraction(std::string_view name, double value) {
   return std::nullopt;
 }
 
-std::optional<std::string> check_color_temp(int kelvin) {
+std::optional<std::string> check_color_temp(long long kelvin) {
   if (kelvin < kMinColorTemp || kelvin > kMaxColorTemp)
     return fmt::format("color_temp must be between {} and {} kelvin, got {}", kMinColorTemp,
                        kMaxColorTemp, kelvin);
   return std::nullopt;
 }
 
-std::string describe_fraction(double value) {
-  return fmt::format("{}%", std::lround(value * 100.0));
+std::optional<std::string> check_token(std::string_view name, std::string_view value) {
+  auto allowed = [](char c) {
+    return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' || c == '_';
+  };
+  bool ok = !value.empty() && value.size() <= kMaxTokenLength;
+  for (char c : value) ok = ok && allowed(c);
+  if (!ok)
+    return fmt::format(
+        "{} must be 1 to {} lowercase letters, digits, '-' or '_' (like \"white-noise\")", name,
+        kMaxTokenLength);
+  return std::nullopt;
+}
+
+std::string describe(Level level) {
+  const int p = level.permille();
+  if (p % 10 == 0) return fmt::format("{}%", p / 10);
+  return fmt::format("{}.{}%", p / 10, p % 10);
 }
 
 std::string describe(const DeviceValues& v) {
-  std::vector<std::string> parts;
-  if (v.on) parts.push_back(*v.on ? "on" : "off");
-  if (v.brightness) parts.push_back(fmt::format("brightness {}", describe_fraction(*v.brightness)));
-  if (v.color_temp) parts.push_back(fmt::format("{} K", *v.color_temp));
-  if (v.track) parts.push_back(fmt::format("playing {}", *v.track));
-  if (v.volume) parts.push_back(fmt::format("volume {}", describe_fraction(*v.volume)));
-  if (v.pattern) parts.push_back(fmt::format("pattern {}", *v.pattern));
-  if (v.intensity) parts.push_back(fmt::format("intensity {}", describe_fraction(*v.intensity)));
-  return fmt::format("{}", fmt::join(parts, ", "));
-}
-
-std::optional<Capability> capability_of_field(std::string_view field) {
-  if (field == "brightness" || field == "color_temp") return Capability::Light;
-  if (field == "volume" || field == "track") return Capability::Sound;
-  if (field == "intensity" || field == "pattern") return Capability::Massager;
-  return std::nullopt;
+  std::vector<std::string> groups;
+  for (Capability c : kAllCapabilities) {
+    std::vector<std::string> parts;
+    if (auto on = v.on(c)) parts.push_back(*on ? "on" : "off");
+    switch (c) {
+      case Capability::Light:
+        if (v.brightness) parts.push_back(fmt::format("brightness {}", describe(*v.brightness)));
+        if (v.color_temp) parts.push_back(fmt::format("{} K", *v.color_temp));
+        break;
+      case Capability::Sound:
+        if (v.track) parts.push_back(fmt::format("playing {}", *v.track));
+        if (v.volume) parts.push_back(fmt::format("volume {}", describe(*v.volume)));
+        break;
+      case Capability::Massager:
+        if (v.pattern) parts.push_back(fmt::format("pattern {}", *v.pattern));
+        if (v.intensity) parts.push_back(fmt::format("intensity {}", describe(*v.intensity)));
+        break;
+    }
+    if (!parts.empty())
+      groups.push_back(
+          fmt::format("{}{}", role_name(c), fmt::format(" {}", fmt::join(parts, ", "))));
+  }
+  if (groups.size() == 1) {
+    // One capability: "on, brightness 10%", as a parent reads a single device.
+    auto space = groups[0].find(' ');
+    return groups[0].substr(space + 1);
+  }
+  return fmt::format("{}", fmt::join(groups, "; "));
 }
 
 }  // namespace nursery
