@@ -1,53 +1,136 @@
 #include "clock.hpp"
 
-#include <boost/asio/steady_timer.hpp>
 #include <date/date.h>
+#include <sys/timerfd.h>
+#include <unistd.h>
+
+#include <boost/asio/posix/stream_descriptor.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <cerrno>
+#include <cstdint>
+#include <limits>
 
 namespace nursery {
 namespace {
 
+// A jump smaller than this is not worth moving runs for (and is within
+// what NTP would slew anyway).
+constexpr Duration kJumpThreshold{1000};
+
 class LoopAlarm final : public Alarm {
  public:
-  explicit LoopAlarm(boost::asio::io_context& io, const LoopClock& clock)
-      : timer_(io), clock_(clock) {}
+  LoopAlarm(boost::asio::io_context& io, const LoopClock& clock) : timer_(io), clock_(clock) {}
+
   void set(TimePoint at, std::function<void()> callback) override {
+    const std::uint64_t generation = ++state_->generation;
+    callback_ = std::move(callback);
+    armed_ = true;
     timer_.expires_after(clock_.real_delay_until(at));
-    timer_.async_wait([cb = std::move(callback)](const boost::system::error_code& ec) {
-      if (!ec) cb();
-    });
+    timer_.async_wait(
+        [this, weak = std::weak_ptr<State>(state_), generation](const boost::system::error_code&) {
+          // Whatever the error code says: only the completion of the latest
+          // set() of a live alarm may run its callback.
+          auto state = weak.lock();
+          if (!state || state->generation != generation) return;
+          ++state->generation;
+          armed_ = false;
+          auto run = std::move(callback_);
+          run();  // may re-set or destroy this alarm: touch nothing after
+        });
   }
-  void cancel() override { timer_.cancel(); }
+
+  void cancel() override {
+    ++state_->generation;
+    armed_ = false;
+    callback_ = nullptr;
+    timer_.cancel();
+  }
+
+  bool pending() const override { return armed_; }
 
  private:
+  struct State {
+    std::uint64_t generation = 0;
+  };
   boost::asio::steady_timer timer_;
   const LoopClock& clock_;
+  std::shared_ptr<State> state_ = std::make_shared<State>();
+  std::function<void()> callback_;
+  bool armed_ = false;
 };
 
 }  // namespace
 
-LoopClock::LoopClock(boost::asio::io_context& io, double scale)
+// A CLOCK_REALTIME timerfd armed far in the future with
+// TFD_TIMER_CANCEL_ON_SET: the kernel makes it readable (ECANCELED) exactly
+// when someone sets the clock.
+struct LoopClock::Watch {
+  explicit Watch(boost::asio::io_context& io) : descriptor(io) {}
+  boost::asio::posix::stream_descriptor descriptor;
+  std::shared_ptr<bool> alive = std::make_shared<bool>(true);
+};
+
+LoopClock::LoopClock(boost::asio::io_context& io, double scale, TimePoint not_before)
     : io_(io),
       scale_(scale),
-      wall_origin_(std::chrono::system_clock::now()),
-      steady_origin_(std::chrono::steady_clock::now()) {}
+      steady_origin_(std::chrono::steady_clock::now()),
+      real_origin_(std::chrono::system_clock::now()) {
+  hub_origin_ = std::max(std::chrono::time_point_cast<Duration>(real_origin_), not_before);
+}
+
+LoopClock::~LoopClock() = default;
 
 TimePoint LoopClock::now() const {
   using namespace std::chrono;
-  if (scale_ == 1.0) return time_point_cast<milliseconds>(system_clock::now());
-  auto real = steady_clock::now() - steady_origin_;
-  auto scaled = duration_cast<system_clock::duration>(duration<double, std::nano>(real) * scale_);
-  return time_point_cast<milliseconds>(wall_origin_ + scaled);
+  const auto real = steady_clock::now() - steady_origin_;
+  if (scale_ == 1.0) return hub_origin_ + duration_cast<Duration>(real) + correction_;
+  const auto scaled = duration_cast<Duration>(duration<double, std::nano>(real) * scale_);
+  return hub_origin_ + scaled + correction_;
 }
 
 std::chrono::steady_clock::duration LoopClock::real_delay_until(TimePoint at) const {
   using namespace std::chrono;
-  auto virtual_delay = at - now();
-  if (virtual_delay <= Duration::zero()) return steady_clock::duration::zero();
-  return duration_cast<steady_clock::duration>(duration<double, std::milli>(virtual_delay) /
-                                               scale_);
+  const auto delay = at - now();
+  if (delay <= Duration::zero()) return steady_clock::duration::zero();
+  return duration_cast<steady_clock::duration>(duration<double, std::milli>(delay) / scale_);
 }
 
 std::unique_ptr<Alarm> LoopClock::make_alarm() { return std::make_unique<LoopAlarm>(io_, *this); }
+
+void LoopClock::check_wall() {
+  using namespace std::chrono;
+  const auto expected = real_origin_ + (steady_clock::now() - steady_origin_);
+  const auto jump = duration_cast<Duration>(system_clock::now() - expected);
+  if (jump > -kJumpThreshold && jump < kJumpThreshold) return;
+  real_origin_ += jump;
+  correction_ += jump;
+  announce_jump(jump);
+}
+
+void LoopClock::watch_system_clock() {
+  if (watch_) return;
+  const int fd = ::timerfd_create(CLOCK_REALTIME, TFD_NONBLOCK | TFD_CLOEXEC);
+  if (fd < 0) return;  // an old kernel: now() still never jumps, it is just never corrected
+  watch_ = std::make_unique<Watch>(io_);
+  watch_->descriptor.assign(fd);
+  arm_watch();
+}
+
+void LoopClock::arm_watch() {
+  itimerspec far{};
+  far.it_value.tv_sec = std::numeric_limits<time_t>::max() / 2;
+  ::timerfd_settime(watch_->descriptor.native_handle(), TFD_TIMER_ABSTIME | TFD_TIMER_CANCEL_ON_SET,
+                    &far, nullptr);
+  watch_->descriptor.async_wait(
+      boost::asio::posix::stream_descriptor::wait_read,
+      [this, alive = std::weak_ptr<bool>(watch_->alive)](const boost::system::error_code& ec) {
+        if (ec || alive.expired()) return;
+        std::uint64_t expirations = 0;
+        const auto n = ::read(watch_->descriptor.native_handle(), &expirations, sizeof expirations);
+        if (n < 0 && errno == ECANCELED) check_wall();
+        arm_watch();
+      });
+}
 
 class ManualClock::ManualAlarm final : public Alarm {
  public:
@@ -69,7 +152,9 @@ class ManualClock::ManualAlarm final : public Alarm {
       }
     }
     generation_ = 0;
+    callback_ = nullptr;
   }
+  bool pending() const override { return generation_ != 0; }
   void fire(std::uint64_t generation) {
     if (generation != generation_) return;
     generation_ = 0;
@@ -101,6 +186,19 @@ void ManualClock::advance_to(TimePoint to) {
     entry.owner->fire(entry.generation);
   }
   if (to > now_) now_ = to;
+}
+
+void ManualClock::jump(Duration by) {
+  now_ += by;
+  std::multimap<TimePoint, Entry> moved;
+  for (auto& [at, entry] : queue_) moved.emplace(at + by, entry);
+  queue_ = std::move(moved);
+  announce_jump(by);
+}
+
+std::optional<TimePoint> ManualClock::next_alarm() const {
+  if (queue_.empty()) return std::nullopt;
+  return queue_.begin()->first;
 }
 
 std::string format_utc(TimePoint t) {
