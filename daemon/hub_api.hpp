@@ -16,14 +16,35 @@
 
 namespace nursery {
 
+// Who asked: stored with every command and event, and shown.
+enum class CommandSource { Routine, Control, Mqtt, Web, Device, Safety, Schedule, Shutdown };
+std::string_view command_source_name(CommandSource source);
+
+enum class CommandState { None, Pending, Done, Failed, TimedOut };
+std::string_view command_state_name(CommandState state);
+
+// The last command the hub sent a device, and what became of it.
+struct CommandStatus {
+  CommandState state = CommandState::None;
+  CommandSource source = CommandSource::Routine;
+  std::string reason;  // why it failed or timed out
+  std::optional<TimePoint> at;
+};
+
 struct DeviceStatus {
   std::string id;
   std::string name;
   std::string driver;
   Capabilities capabilities = 0;
-  bool available = false;
-  DeviceValues state;      // last observed
-  bool overridden = false; // held by a manual override until the next step
+  Availability availability = Availability::Unknown;
+  std::string availability_reason;
+  std::optional<int> battery;       // percent
+  std::optional<int> link_quality;  // percent
+  DeviceValues state;               // last observed
+  DeviceValues asked;               // last sent (after safety), not yet confirmed where pending
+  Capabilities overridden = 0;      // capabilities held by a manual override until their next step
+  CommandStatus command;
+  bool available() const { return availability == Availability::Available; }
 };
 
 enum class RoutineState { Idle, Running, Paused };
@@ -61,22 +82,43 @@ std::optional<RoutineAction> parse_routine_action(std::string_view name);
 struct RoutineRequest {
   RoutineAction action = RoutineAction::Start;
   std::optional<std::string> routine;  // start only; default: the room's default
+  CommandSource source = CommandSource::Control;
+};
+
+// A manual command for one device, as a surface parsed it.
+struct DeviceRequest {
+  DeviceValues values;
+  // Switches every capability of the device ({"on":true} on a light-and-sound
+  // device); a per-capability switch in `values` wins over it.
+  std::optional<bool> on;
+  Duration transition{0};
+  CommandSource source = CommandSource::Control;
 };
 
 // One value the safety choke point changed, and why.
 struct Clamp {
-  std::string field;
+  std::string field;      // "intensity", or "sound on" where the capability matters
   std::string requested;  // as text: numbers, booleans and strings alike
   std::string applied;
   std::string reason;
+  // The limit applies only now (a session starts gently): asking again in a
+  // moment may get the value.
+  bool transient = false;
 };
 
 struct CommandResult {
   std::string room;
   std::string device;
+  Capabilities capabilities = 0;  // the device's, for how the values are shaped
   DeviceValues requested;
   DeviceValues applied;
   std::vector<Clamp> clamps;
+};
+
+struct RunQuery {
+  std::optional<std::string> room;
+  std::optional<std::string> routine;
+  std::size_t limit = 50;
 };
 
 class HubApi {
@@ -84,9 +126,9 @@ class HubApi {
   virtual ~HubApi() = default;
   virtual HubStatus status() const = 0;
   virtual Expected<RoutineStatus> routine(std::string_view room, const RoutineRequest& request) = 0;
-  virtual Expected<std::vector<RunRecord>> runs(std::size_t limit) const = 0;
+  virtual Expected<std::vector<RunRecord>> runs(const RunQuery& query) const = 0;
   virtual Expected<CommandResult> set_device(std::string_view room, std::string_view device,
-                                             const DeviceCommand& command) = 0;
+                                             const DeviceRequest& request) = 0;
 };
 
 }  // namespace nursery

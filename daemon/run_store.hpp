@@ -45,6 +45,32 @@ struct EventRecord {
   std::string device;  // empty for room-level events
   std::string kind;    // "routine_started", "override", "clamp", "manual" ...
   std::string detail;  // a sentence or JSON, for the sleep log and the panel
+  std::string source;  // who asked: "routine", "control", "mqtt", "device", "safety" ...
+};
+
+// One stretch of time a massager or a sound machine was on, kept so that
+// the limits that count time (a massage session, the rolling massage budget,
+// the sound auto-off) hold across restarts and reloads.
+struct UsageRecord {
+  std::int64_t id = 0;
+  std::string device;
+  std::string capability;   // "massager" or "sound"
+  TimePoint session_start;  // massager: start of the session this belongs to; sound: on_at
+  TimePoint on_at;
+  std::optional<TimePoint> off_at;  // open while it is on
+  // The wish that switched it on: "run 12 step 2" for a routine step, empty
+  // for a manual or outside switch-on. A session is never started twice for
+  // one wish: a routine recomputed after a restart, a reload or a lost link
+  // does not start a massage again once its session is over.
+  std::string intent;
+  std::string ended_by;  // "auto_off" when the hub's limit switched it off
+  bool operator==(const UsageRecord&) const = default;
+};
+
+struct RunFilter {
+  std::optional<std::string> room;
+  std::optional<std::string> routine;
+  std::size_t limit = 50;
 };
 
 class RunStore {
@@ -52,15 +78,23 @@ class RunStore {
   virtual ~RunStore() = default;
   // Inserts the run and returns its id.
   virtual Expected<std::int64_t> begin_run(const RunRecord& run) = 0;
-  // Saves pauses and skipped (after pause, resume, skip).
+  // Saves started_at, pauses and skipped (after pause, resume, skip, or a
+  // correction of the clock).
   virtual Status update_run(const RunRecord& run) = 0;
   virtual Status end_run(std::int64_t id, TimePoint ended_at, Outcome outcome) = 0;
   // Runs without an end, oldest first: what to resume after a restart.
   virtual Expected<std::vector<RunRecord>> open_runs() = 0;
   // Newest first.
-  virtual Expected<std::vector<RunRecord>> recent_runs(std::size_t limit) = 0;
+  virtual Expected<std::vector<RunRecord>> recent_runs(const RunFilter& filter) = 0;
   virtual Status add_event(const EventRecord& event) = 0;
   virtual Expected<std::vector<EventRecord>> recent_events(std::size_t limit) = 0;
+
+  // Returns the new record's id.
+  virtual Expected<std::int64_t> begin_usage(const UsageRecord& usage) = 0;
+  // Saves every field of an existing record (its end, or a clock correction).
+  virtual Status update_usage(const UsageRecord& usage) = 0;
+  // Records still open, and those that ended at or after `since`, oldest first.
+  virtual Expected<std::vector<UsageRecord>> usage_since(TimePoint since) = 0;
 };
 
 }  // namespace nursery

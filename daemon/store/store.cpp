@@ -51,6 +51,22 @@ CREATE TABLE events (
   detail TEXT NOT NULL DEFAULT ''
 );
 )sql",
+    // 2: who asked, for every event; the on-periods of massagers and sound
+    // machines, so that limits counting time hold across restarts.
+    R"sql(
+ALTER TABLE events ADD COLUMN source TEXT NOT NULL DEFAULT '';
+CREATE TABLE usage (
+  id INTEGER PRIMARY KEY,
+  device TEXT NOT NULL,
+  capability TEXT NOT NULL CHECK (capability IN ('massager', 'sound')),
+  session_start INTEGER NOT NULL,
+  on_at INTEGER NOT NULL,
+  off_at INTEGER,
+  intent TEXT NOT NULL DEFAULT '',
+  ended_by TEXT NOT NULL DEFAULT ''
+);
+CREATE INDEX usage_recent ON usage (off_at);
+)sql",
 };
 
 constexpr int kLatestVersion = static_cast<int>(std::size(kMigrations));
@@ -251,10 +267,12 @@ Expected<std::int64_t> SqliteStore::begin_run(const RunRecord& run) {
 
 Status SqliteStore::update_run(const RunRecord& run) {
   try {
-    SQLite::Statement st(*db_, "UPDATE runs SET skipped_ms = ?, pauses = ? WHERE id = ?");
+    SQLite::Statement st(*db_,
+                         "UPDATE runs SET skipped_ms = ?, pauses = ?, started_at = ? WHERE id = ?");
     st.bind(1, static_cast<std::int64_t>(run.skipped.count()));
     st.bind(2, encode_pauses(run.pauses));
-    st.bind(3, run.id);
+    st.bind(3, to_ms(run.started_at));
+    st.bind(4, run.id);
     if (st.exec() == 0) {
       return Error{"unknown_run", fmt::format("there is no run {} to update", run.id), 404};
     }
@@ -291,11 +309,21 @@ Expected<std::vector<RunRecord>> SqliteStore::open_runs() {
   }
 }
 
-Expected<std::vector<RunRecord>> SqliteStore::recent_runs(std::size_t limit) {
+Expected<std::vector<RunRecord>> SqliteStore::recent_runs(const RunFilter& filter) {
   try {
     SQLite::Statement st(*db_,
-                         std::string(kRunColumns) + "ORDER BY started_at DESC, id DESC LIMIT ?");
-    st.bind(1, limit_param(limit));
+                         std::string(kRunColumns) +
+                             "WHERE (?1 IS NULL OR room = ?1) AND (?2 IS NULL OR routine = ?2) "
+                             "ORDER BY started_at DESC, id DESC LIMIT ?3");
+    if (filter.room)
+      st.bind(1, *filter.room);
+    else
+      st.bind(1);
+    if (filter.routine)
+      st.bind(2, *filter.routine);
+    else
+      st.bind(2);
+    st.bind(3, limit_param(filter.limit));
     return read_runs(st);
   } catch (const std::exception& e) {
     return store_error(fmt::format("cannot read the recent runs: {}", e.what()));
@@ -305,12 +333,14 @@ Expected<std::vector<RunRecord>> SqliteStore::recent_runs(std::size_t limit) {
 Status SqliteStore::add_event(const EventRecord& event) {
   try {
     SQLite::Statement st(
-        *db_, "INSERT INTO events (at, room, device, kind, detail) VALUES (?, ?, ?, ?, ?)");
+        *db_,
+        "INSERT INTO events (at, room, device, kind, detail, source) VALUES (?, ?, ?, ?, ?, ?)");
     st.bind(1, to_ms(event.at));
     st.bind(2, event.room);
     st.bind(3, event.device);
     st.bind(4, event.kind);
     st.bind(5, event.detail);
+    st.bind(6, event.source);
     st.exec();
     return Ok{};
   } catch (const std::exception& e) {
@@ -322,17 +352,103 @@ Status SqliteStore::add_event(const EventRecord& event) {
 Expected<std::vector<EventRecord>> SqliteStore::recent_events(std::size_t limit) {
   try {
     SQLite::Statement st(
-        *db_, "SELECT at, room, device, kind, detail FROM events ORDER BY id DESC LIMIT ?");
+        *db_, "SELECT at, room, device, kind, detail, source FROM events ORDER BY id DESC LIMIT ?");
     st.bind(1, limit_param(limit));
     std::vector<EventRecord> events;
     while (st.executeStep()) {
       events.push_back(EventRecord{from_ms(st.getColumn(0).getInt64()), st.getColumn(1).getString(),
                                    st.getColumn(2).getString(), st.getColumn(3).getString(),
-                                   st.getColumn(4).getString()});
+                                   st.getColumn(4).getString(), st.getColumn(5).getString()});
     }
     return events;
   } catch (const std::exception& e) {
     return store_error(fmt::format("cannot read the recent events: {}", e.what()));
+  }
+}
+
+Expected<std::int64_t> SqliteStore::begin_usage(const UsageRecord& u) {
+  try {
+    SQLite::Statement st(*db_,
+                         "INSERT INTO usage (device, capability, session_start, on_at, off_at, "
+                         "intent, ended_by) VALUES (?, ?, ?, ?, ?, ?, ?)");
+    st.bind(1, u.device);
+    st.bind(2, u.capability);
+    st.bind(3, to_ms(u.session_start));
+    st.bind(4, to_ms(u.on_at));
+    bind_optional_time(st, 5, u.off_at);
+    st.bind(6, u.intent);
+    st.bind(7, u.ended_by);
+    st.exec();
+    return std::int64_t{db_->getLastInsertRowid()};
+  } catch (const std::exception& e) {
+    return store_error(fmt::format("cannot record that {} switched on: {}", u.device, e.what()));
+  }
+}
+
+Status SqliteStore::update_usage(const UsageRecord& u) {
+  try {
+    SQLite::Statement st(*db_,
+                         "UPDATE usage SET session_start = ?, on_at = ?, off_at = ?, "
+                         "ended_by = ? WHERE id = ?");
+    st.bind(1, to_ms(u.session_start));
+    st.bind(2, to_ms(u.on_at));
+    bind_optional_time(st, 3, u.off_at);
+    st.bind(4, u.ended_by);
+    st.bind(5, u.id);
+    if (st.exec() == 0)
+      return Error{"unknown_usage", fmt::format("there is no usage record {}", u.id), 404};
+    return Ok{};
+  } catch (const std::exception& e) {
+    return store_error(fmt::format("cannot record that {} switched off: {}", u.device, e.what()));
+  }
+}
+
+Expected<std::vector<UsageRecord>> SqliteStore::usage_since(TimePoint since) {
+  try {
+    SQLite::Statement st(*db_,
+                         "SELECT id, device, capability, session_start, on_at, off_at, "
+                         "intent, ended_by FROM usage WHERE off_at IS NULL OR off_at >= ? "
+                         "ORDER BY on_at, id");
+    st.bind(1, to_ms(since));
+    std::vector<UsageRecord> out;
+    while (st.executeStep()) {
+      UsageRecord u;
+      u.id = st.getColumn(0).getInt64();
+      u.device = st.getColumn(1).getString();
+      u.capability = st.getColumn(2).getString();
+      u.session_start = from_ms(st.getColumn(3).getInt64());
+      u.on_at = from_ms(st.getColumn(4).getInt64());
+      if (!st.isColumnNull(5)) u.off_at = from_ms(st.getColumn(5).getInt64());
+      u.intent = st.getColumn(6).getString();
+      u.ended_by = st.getColumn(7).getString();
+      out.push_back(std::move(u));
+    }
+    return out;
+  } catch (const std::exception& e) {
+    return store_error(fmt::format("cannot read when devices were on: {}", e.what()));
+  }
+}
+
+Expected<std::optional<TimePoint>> SqliteStore::latest_time() {
+  try {
+    SQLite::Statement st(*db_,
+                         "SELECT max(coalesce((SELECT max(max(started_at, coalesce(ended_at, 0))) "
+                         "FROM runs), 0), coalesce((SELECT max(at) FROM events), 0), "
+                         "coalesce((SELECT max(max(on_at, coalesce(off_at, 0))) FROM usage), 0))");
+    std::optional<TimePoint> latest;
+    if (st.executeStep() && st.getColumn(0).getInt64() > 0)
+      latest = from_ms(st.getColumn(0).getInt64());
+    // Pauses live in the runs' JSON; an open run's last pause bound counts too.
+    auto open = open_runs();
+    if (open)
+      for (const auto& run : *open)
+        for (const auto& p : run.pauses) {
+          latest = std::max(latest.value_or(p.from), p.from);
+          if (p.to) latest = std::max(*latest, *p.to);
+        }
+    return latest;
+  } catch (const std::exception& e) {
+    return store_error(fmt::format("cannot read the latest stored time: {}", e.what()));
   }
 }
 

@@ -50,11 +50,19 @@ class SqliteStore final : public RunStore {
   Status end_run(std::int64_t id, TimePoint ended_at, Outcome outcome) override;
   Expected<std::vector<RunRecord>> open_runs() override;
   // Newest first by started_at (ties: the later-inserted first).
-  Expected<std::vector<RunRecord>> recent_runs(std::size_t limit) override;
+  Expected<std::vector<RunRecord>> recent_runs(const RunFilter& filter) override;
   Status add_event(const EventRecord& event) override;
   // Newest first by the order they were recorded, not by `at`: the Pi has no
   // real-time clock and its clock jumps when NTP syncs, so `at` can go back.
   Expected<std::vector<EventRecord>> recent_events(std::size_t limit) override;
+  Expected<std::int64_t> begin_usage(const UsageRecord& usage) override;
+  Status update_usage(const UsageRecord& usage) override;
+  Expected<std::vector<UsageRecord>> usage_since(TimePoint since) override;
+
+  // The latest time written anywhere (run starts and ends, pauses, events,
+  // usage), or nullopt for an empty store: the clock starts no earlier, so
+  // stored times never go backwards across a restart.
+  Expected<std::optional<TimePoint>> latest_time();
 
   // The text of PRAGMA integrity_check: "ok" for a healthy file, otherwise
   // SQLite's description of each problem, one per line.
