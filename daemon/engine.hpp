@@ -1,12 +1,28 @@
 #pragma once
 // The routine engine of one room: at most one run at a time. On every wake-up
-// it recomputes the desired state from the timeline (routine.hpp) and sends
-// each device only what changed: the target with the remaining fade to a
-// device with its own transition, or the current value, stepped no more often
-// than it visibly changes, to one without. A device someone else changed is
-// held (left alone) until the next step begins.
+// it recomputes the desired state from the timeline (routine.hpp) and asks
+// for each device only what changed: the target with the remaining fade for
+// a capability with its own transition, or the current value, stepped no
+// more often than it visibly changes, for one without.
+//
+// What the device then has is what the safety gate let through, which the
+// hub tracks: the engine only remembers what it asked, so it does not ask
+// the same thing on every wake-up. It asks again when a step of that role
+// begins (a limit may allow more now), during a fade whose target a clamp of
+// the moment held back (a session starts gently, then rises), and when a
+// device returns.
+//
+// A capability someone else changed (a wall switch, the panel) is held —
+// left alone — until the next step *of its role* begins.
+//
+// While paused, every device stays where the routine was, except the
+// massager, which is switched off (the safe direction) and comes back on
+// resume if its session allows. Skip while paused moves the position and
+// applies nothing until resume. Skip on the last step brings every device
+// to the routine's final values, then completes the run.
 // Thread: the loop thread. Never throws.
 
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
@@ -18,16 +34,16 @@
 #include "hub_api.hpp"
 #include "log.hpp"
 #include "routine.hpp"
+#include "safety.hpp"
 
 namespace nursery {
 
 class RoutineHost {
  public:
   virtual ~RoutineHost() = default;
-  // Sends a command through the safety choke point. For a massager,
-  // `session_started` is when the routine's massage began.
-  virtual void send_from_routine(Device& device, const DeviceCommand& command,
-                                 std::optional<TimePoint> session_started) = 0;
+  // Sends through the safety choke point; returns what it decided.
+  virtual SafetyDecision send_from_routine(Device& device, const DeviceValues& values,
+                                           Duration transition, const Intents& intents) = 0;
   virtual void routine_step_began(std::string_view room, int step_index) = 0;
   virtual void routine_ended(std::string_view room, Outcome outcome) = 0;
 };
@@ -37,38 +53,46 @@ class RoutineEngine {
   RoutineEngine(std::string room, std::vector<Device*> devices, Clock& clock, RoutineHost& host,
                 Logger log);
 
-  // Takes over a run, new or recovered after a restart, and brings every
-  // device to the state the timeline wants now.
+  // Takes over a run, new or recovered after a restart or a reload, and
+  // brings every device to the state the timeline wants now.
   void begin(const config::RoutineConfig& routine, RunRecord run);
   bool active() const { return timeline_.has_value(); }
   const RunRecord& run() const { return run_; }
   RoutineStatus status() const;
 
-  // Each changes only the run record (the caller stores it) and the devices.
+  // Each changes the run record (the caller stores it) and the devices.
   Status pause();
   Status resume();
   Status skip();
   // Ends the run with `outcome`; routine_ended() is called.
   void end(Outcome outcome);
+  // Lets go without ending the run or sending anything (reload, shutdown).
+  void release();
 
-  // A manual change: leave the device alone until the next step begins.
-  void hold(std::string_view device_id);
-  bool held(std::string_view device_id) const;
-  // Forget what was sent, so the next wake-up sends the full state (a device
-  // that came back, a hold that ended).
+  // A manual change of these capabilities: leave them alone until the next
+  // step of their role begins.
+  void hold(std::string_view device_id, Capabilities capabilities);
+  Capabilities held(std::string_view device_id) const;
+  // What the routine last asked of the device (null for a device not in it).
+  const DeviceValues* asked(std::string_view device_id) const;
+  // Ask for everything again on the next wake-up (a device came back, a
+  // command failed).
   void resend(std::string_view device_id);
+  // The wall clock jumped by `by`: the run's times move with it.
+  void shift(Duration by);
 
  private:
   struct Target {
     Device* device;
-    DeviceValues sent;  // what the engine last asked for (before safety)
-    bool held = false;
-    int held_until_after_step = 0;
+    DeviceValues asked;  // what the engine last asked for
+    Capabilities held = 0;
+    std::map<Capability, int> held_after_step;  // per held role: its last begun step then
+    bool reask = false;
   };
   void tick();
   void drive(Target& target, Duration elapsed, bool paused);
-  std::optional<Segment> segment_for(const Device& device, Duration elapsed, Role* role) const;
   Target* find(std::string_view device_id);
+  std::string intent(int step) const;
 
   std::string room_;
   std::vector<Target> targets_;
@@ -79,6 +103,7 @@ class RoutineEngine {
   std::optional<Timeline> timeline_;
   RunRecord run_;
   int step_index_ = -1;
+  std::map<Capability, int> role_step_;  // last begun step per role
 };
 
 }  // namespace nursery

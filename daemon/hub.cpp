@@ -2,55 +2,51 @@
 
 #include <date/tz.h>
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 
 #include <algorithm>
-#include <cmath>
+#include <utility>
 
 #include "version.hpp"
 
 namespace nursery {
 namespace {
 
-constexpr double kLevelTolerance = 0.015;  // reports round; 1 % is not a change of mind
-constexpr int kColorTolerance = 30;
+constexpr Duration kFirstRetry{2000};
+constexpr Duration kMaxRetry{60000};
 
-bool differs(const std::optional<double>& seen, const std::optional<double>& sent) {
-  return seen && sent && std::abs(*seen - *sent) > kLevelTolerance;
+// Which capabilities a set of values touches.
+Capabilities touched(const DeviceValues& v) {
+  Capabilities caps = 0;
+  for_each_field(v, [&](const Field& field, const auto& value) {
+    if (value) caps |= bit(field.capability);
+  });
+  return caps;
 }
 
-// A reported value that contradicts what the hub sent: someone else acted.
-bool contradicts(const DeviceValues& seen, const DeviceValues& sent) {
-  if (seen.on && sent.on && *seen.on != *sent.on) return true;
-  if (seen.on == false || sent.on == false) return false;  // levels of an off device mean nothing
-  if (differs(seen.brightness, sent.brightness) || differs(seen.volume, sent.volume) ||
-      differs(seen.intensity, sent.intensity))
-    return true;
-  if (seen.color_temp && sent.color_temp &&
-      std::abs(*seen.color_temp - *sent.color_temp) > kColorTolerance)
-    return true;
-  if (seen.track && sent.track && *seen.track != *sent.track) return true;
-  return seen.pattern && sent.pattern && *seen.pattern != *sent.pattern;
-}
-
-// Which values a device cannot take, as an API error.
+// Values of capabilities the device lacks, as an API error.
 std::optional<Error> unsupported(const Device& device, const DeviceValues& v) {
-  auto check = [&](bool present, std::string_view field) -> std::optional<Error> {
-    if (!present) return std::nullopt;
-    auto cap = capability_of_field(field);
-    if (cap && !has(device.capabilities(), *cap))
-      return Error{
-          "unsupported_value",
-          fmt::format("{} has no {} (it is a {} device).", device.name(), field, device.driver()),
-          400};
-    return std::nullopt;
-  };
-  for (auto e :
-       {check(v.brightness.has_value(), "brightness"),
-        check(v.color_temp.has_value(), "color_temp"), check(v.volume.has_value(), "volume"),
-        check(v.track.has_value(), "track"), check(v.intensity.has_value(), "intensity"),
-        check(v.pattern.has_value(), "pattern")})
-    if (e) return e;
+  const Capabilities extra = touched(v) & ~device.capabilities();
+  for (Capability c : kAllCapabilities)
+    if (has(extra, c))
+      return Error{"unsupported_value",
+                   fmt::format("{} has no {} (it is a {} device).", device.name(), role_name(c),
+                               device.driver()),
+                   400};
   return std::nullopt;
+}
+
+std::string clamps_text(const std::vector<Clamp>& clamps) {
+  std::vector<std::string> what;
+  for (const auto& c : clamps)
+    what.push_back(fmt::format("{} {} -> {} ({})", c.field, c.requested, c.applied, c.reason));
+  return fmt::format("{}", fmt::join(what, "; "));
+}
+
+std::string signed_duration(Duration d) {
+  const auto s = std::chrono::duration_cast<std::chrono::seconds>(d).count();
+  const auto a = s < 0 ? -s : s;
+  return fmt::format("{}{}h{:02}m{:02}s", s < 0 ? "-" : "+", a / 3600, a / 60 % 60, a % 60);
 }
 
 }  // namespace
@@ -59,64 +55,110 @@ std::string_view command_source_name(CommandSource source) {
   switch (source) {
     case CommandSource::Routine:
       return "routine";
-    case CommandSource::Api:
-      return "api";
+    case CommandSource::Control:
+      return "control";
+    case CommandSource::Mqtt:
+      return "mqtt";
+    case CommandSource::Web:
+      return "web";
+    case CommandSource::Device:
+      return "device";
     case CommandSource::Safety:
       return "safety";
+    case CommandSource::Schedule:
+      return "schedule";
     case CommandSource::Shutdown:
       return "shutdown";
   }
   return "unknown";
 }
 
-Hub::Hub(config::Config config, Clock& clock, RunStore& store, LogSink& sink)
-    : config_(std::move(config)),
-      clock_(clock),
+Hub::Hub(Clock& clock, RunStore& store, LogSink& sink, HubEvents& events, DeviceFactory factory,
+         DeviceServices services)
+    : clock_(clock),
       store_(store),
+      sink_(sink),
       log_(sink, "hub"),
-      safety_(config_.safety, config_.child.birth_date) {
+      events_(events),
+      factory_(std::move(factory)),
+      gate_(clock, store, Logger(sink, "safety"), *this),
+      devices_(clock, sink, *this, services) {
+  jump_watch_ = clock_.watch_jumps([this](Duration by) { on_clock_jump(by); });
+}
+
+Hub::~Hub() {
+  // Engines first: they hold pointers to the devices.
+  rooms_.clear();
+}
+
+// --- configuration ----------------------------------------------------------
+
+void Hub::start(config::Config config) {
+  config_ = std::move(config);
+  gate_.configure(config_);
   try {
-    zone_ = date::locate_zone(config_.hub.time_zone);
+    devices_.set_time_zone(date::locate_zone(config_.hub.time_zone));
   } catch (const std::exception&) {
-    zone_ = nullptr;  // the loader checked it; fall back to UTC rather than fail
+    devices_.set_time_zone(nullptr);  // the loader checked it; UTC rather than fail
   }
+  gate_.load();
+  for (const auto& dc : config_.devices) devices_.add(dc, factory_);
+  build_rooms();
+  for (DeviceSlot* slot : devices_.all()) devices_.start(*slot);
+  recover_runs();
 }
 
-Hub::~Hub() = default;
+void Hub::reload(config::Config config) {
+  // Let go of the runs without ending them or sending anything: they are
+  // recomputed below under the new routines.
+  for (auto& room : rooms_) room->engine().release();
+  rooms_.clear();
 
-Expected<std::unique_ptr<Hub>> Hub::create(config::Config config, Clock& clock, RunStore& store,
-                                           LogSink& sink, const DeviceFactory& factory) {
-  std::unique_ptr<Hub> hub(new Hub(std::move(config), clock, store, sink));
-  hub->slots_.reserve(hub->config_.devices.size());
-  for (const auto& dc : hub->config_.devices) {
-    auto device = factory(dc, *hub);
-    if (!device) return device.error();
-    Slot slot;
-    slot.device = std::move(*device);
-    slot.auto_off = clock.make_alarm();
-    hub->slots_.push_back(std::move(slot));
+  for (DeviceSlot* slot : devices_.all()) {
+    const auto it = std::find_if(config.devices.begin(), config.devices.end(),
+                                 [&](const config::DeviceConfig& d) { return d.id == slot->id(); });
+    if (it != config.devices.end() && config::same_device(*it, slot->config())) continue;
+    const std::string id = slot->id();
+    make_safe(*slot, it == config.devices.end() ? "it left the configuration"
+                                                : "its configuration changed");
+    gate_.forget(id);
+    retries_.erase(id);
+    devices_.remove(id, std::chrono::seconds(3), [] {});
   }
-  for (auto& slot : hub->slots_) slot.device->start();
-  for (const auto& rc : hub->config_.rooms) {
+  config_ = std::move(config);
+  gate_.configure(config_);
+  try {
+    devices_.set_time_zone(date::locate_zone(config_.hub.time_zone));
+  } catch (const std::exception&) {
+    devices_.set_time_zone(nullptr);
+  }
+  std::vector<DeviceSlot*> added;
+  for (const auto& dc : config_.devices)
+    if (!devices_.find(dc.id)) added.push_back(&devices_.add(dc, factory_));
+  build_rooms();
+  for (DeviceSlot* slot : added) devices_.start(*slot);
+  recover_runs();
+  settle_massagers();
+  events_.publish(event::Reloaded{});
+}
+
+void Hub::build_rooms() {
+  for (const auto& rc : config_.rooms) {
     std::vector<Device*> devices;
-    for (auto& s : hub->slots_)
-      if (s.device->room() == rc.id) devices.push_back(s.device.get());
-    hub->rooms_.push_back(Room{&rc,
-                               std::make_unique<RoutineEngine>(rc.id, std::move(devices), clock,
-                                                               *hub, hub->log_.child("engine")),
-                               std::nullopt});
+    for (DeviceSlot* s : devices_.in_room(rc.id)) devices.push_back(&s->device());
+    rooms_.push_back(std::make_unique<Room>(
+        rc, std::move(devices), clock_, static_cast<RoutineHost&>(*this), Logger(sink_, "engine")));
   }
-  return hub;
 }
 
-void Hub::recover() {
+void Hub::recover_runs() {
   const TimePoint now = clock_.now();
-  // Night mode follows the newest bedtime or wake run of each room.
-  if (auto recent = store_.recent_runs(50)) {
-    for (auto it = recent->rbegin(); it != recent->rend(); ++it) {
-      Room* room = find_room(it->room);
-      const auto* routine = config_.find_routine(it->routine);
-      if (room && routine) update_night(*room, *routine, it->started_at);
+  // Night follows the newest bedtime or wake run of each room.
+  for (auto& room : rooms_) {
+    if (auto recent = store_.recent_runs(RunFilter{room->id(), std::nullopt, 50})) {
+      for (auto it = recent->rbegin(); it != recent->rend(); ++it)
+        if (const auto* routine = config_.find_routine(it->routine))
+          room->routine_started(routine->kind, it->started_at);
     }
   }
   auto open = store_.open_runs();
@@ -127,262 +169,305 @@ void Hub::recover() {
   for (auto& run : *open) {
     Room* room = find_room(run.room);
     const auto* routine = config_.find_routine(run.routine);
-    const bool known = room && routine && !room->engine->active();
+    const bool known = room && routine && !room->engine().active();
     if (known && routine_elapsed(run, now) < Timeline(*routine).duration()) {
-      log_.notice("{}: resuming {} where it would be now", room->config->name, routine->name);
-      room->engine->begin(*routine, run);
-      record(run.room, "", "routine_resumed_after_restart", routine->id);
+      log_.notice("{}: {} goes on where it would be now", room->config().name, routine->name);
+      room->engine().begin(*routine, run);
+      record(run.room, "", "routine_resumed_after_restart", routine->id, CommandSource::Routine);
       continue;
     }
     log_.notice("closing run {} of {} in {} as interrupted{}", run.id, run.routine, run.room,
-                known ? ": it would have ended while the hub was down" : "");
-    if (auto st = store_.end_run(run.id, now, Outcome::Interrupted); !st)
+                known ? ": it would have ended meanwhile" : ": its room or routine is gone");
+    if (auto st = store_.end_run(run.id, std::max(now, run.started_at), Outcome::Interrupted); !st)
       log_.error("cannot close run {}: {}", run.id, st.error().message);
   }
-  changed();
 }
 
-void Hub::shutdown() {
-  for (auto& slot : slots_) {
-    slot.auto_off->cancel();
-    if (has(slot.device->capabilities(), Capability::Massager) && slot.applied.on != false)
-      dispatch(slot, DeviceCommand{DeviceValues::off(), Duration{0}, std::nullopt},
-               CommandSource::Shutdown);
-  }
-  release();
-}
-
-std::vector<std::string> Hub::release() {
-  std::vector<std::string> massagers_on;
-  for (auto& slot : slots_) {
-    slot.auto_off->cancel();
-    if (has(slot.device->capabilities(), Capability::Massager) && slot.applied.on == true)
-      massagers_on.push_back(slot.device->id());
-  }
-  // Engines are dropped without ending their runs: the next hub (after a
-  // restart or a reload) recomputes them.
-  for (auto& room : rooms_)
-    room.engine = std::make_unique<RoutineEngine>(room.config->id, std::vector<Device*>{}, clock_,
-                                                  *this, log_.child("engine"));
-  return massagers_on;
-}
-
-void Hub::settle_massagers(const std::vector<std::string>& were_on) {
-  for (const auto& id : were_on) {
-    Slot* slot = find_slot(id);
-    if (!slot || slot->applied.on == true) continue;
-    log_.child("safety").notice("{}: switched off: no routine keeps it on after the reload",
-                                slot->device->name());
-    dispatch(*slot, DeviceCommand{DeviceValues::off(), Duration{0}, std::nullopt},
-             CommandSource::Safety);
+void Hub::settle_massagers() {
+  for (DeviceSlot* slot : devices_.all()) {
+    if (!has(slot->capabilities(), Capability::Massager) ||
+        !slot->known().is_on(Capability::Massager))
+      continue;
+    const Room* room = find_room(slot->room());
+    const DeviceValues* asked = room ? room->engine().asked(slot->id()) : nullptr;
+    if (room && room->engine().active() && asked && asked->is_on(Capability::Massager)) continue;
+    log_.notice("{}: switched off: no routine keeps it on after the reload", slot->device().name());
+    dispatch(*slot, DeviceValues::off(bit(Capability::Massager)), Duration{0},
+             CommandSource::Safety, {});
   }
 }
 
-std::string Hub::local_time(TimePoint t) const {
-  auto secs = std::chrono::floor<std::chrono::seconds>(t);
-  if (!zone_) return date::format("%H:%M:%S", secs);
-  return date::format("%H:%M:%S", date::make_zoned(zone_, secs));
-}
-
-Hub::Room* Hub::find_room(std::string_view id) {
-  for (auto& r : rooms_)
-    if (r.config->id == id) return &r;
-  return nullptr;
-}
-const Hub::Room* Hub::find_room(std::string_view id) const {
-  return const_cast<Hub*>(this)->find_room(id);
-}
-Hub::Slot* Hub::find_slot(std::string_view id) {
-  for (auto& s : slots_)
-    if (s.device->id() == id) return &s;
-  return nullptr;
-}
-const Hub::Slot* Hub::find_slot(std::string_view id) const {
-  return const_cast<Hub*>(this)->find_slot(id);
-}
-Device* Hub::device(std::string_view id) {
-  Slot* s = find_slot(id);
-  return s ? s->device.get() : nullptr;
-}
-
-bool Hub::is_night(const Room& room) const {
-  return room.night_since && clock_.now() < *room.night_since + config_.safety.light.night_window;
-}
-
-void Hub::update_night(Room& room, const config::RoutineConfig& routine, TimePoint started) {
-  if (routine.kind == config::RoutineKind::Bedtime) room.night_since = started;
-  if (routine.kind == config::RoutineKind::Wake) room.night_since.reset();
-}
-
-void Hub::record(std::string_view room, std::string_view device, std::string_view kind,
-                 std::string detail) {
-  auto st = store_.add_event(EventRecord{clock_.now(), std::string(room), std::string(device),
-                                         std::string(kind), std::move(detail)});
-  if (!st) log_.error("cannot record {} event: {}", kind, st.error().message);
-}
-
-void Hub::changed() {
-  if (on_change_) on_change_();
-}
-
-bool Hub::any_routine_active() const {
-  return std::any_of(rooms_.begin(), rooms_.end(),
-                     [](const Room& r) { return r.engine->active(); });
-}
-
-std::string Hub::summary() const {
-  std::vector<std::string> parts;
-  for (const auto& room : rooms_) {
-    auto s = room.engine->status();
-    if (s.state == RoutineState::Idle) {
-      parts.push_back(fmt::format("{}: idle", room.config->name));
-    } else {
-      parts.push_back(fmt::format("{}: {} {}, step {} of {}", room.config->name, s.routine,
-                                  routine_state_name(s.state), s.step_index + 1, s.step_count));
-    }
+void Hub::shutdown(Duration deadline, std::function<void()> done) {
+  for (auto& room : rooms_) room->engine().release();
+  for (auto& [id, retry] : retries_) retry.alarm->cancel();
+  for (DeviceSlot* slot : devices_.all())
+    if (has(slot->capabilities(), Capability::Massager) && slot->known().massager_on != false)
+      dispatch(*slot, DeviceValues::off(bit(Capability::Massager)), Duration{0},
+               CommandSource::Shutdown, {});
+  // Every device is stopped (Device::stop lets a driver flush what is in
+  // flight, such as the massager's "off"), each within the deadline.
+  auto slots = devices_.all();
+  auto left = std::make_shared<std::size_t>(slots.size());
+  auto finished = std::make_shared<std::function<void()>>(std::move(done));
+  if (slots.empty()) {
+    (*finished)();
+    return;
   }
-  return fmt::format("{}", fmt::join(parts, "; "));
+  for (DeviceSlot* slot : slots)
+    devices_.remove(slot->id(), deadline, [left, finished] {
+      if (--*left == 0) (*finished)();
+    });
 }
 
-SafetyDecision Hub::dispatch(Slot& slot, const DeviceCommand& command, CommandSource source,
-                             std::optional<TimePoint> session_started) {
-  Device& device = *slot.device;
-  const Room* room = find_room(device.room());
-  const TimePoint now = clock_.now();
-  const bool massager = has(device.capabilities(), Capability::Massager);
-  if (massager && slot.applied.on == true && slot.session_started)
-    session_started = slot.session_started;  // a running session keeps its start
-  SafetySituation situation{device.capabilities(), slot.applied, room && is_night(*room), now,
-                            session_started};
-  SafetyDecision decision = safety_.check(command, situation);
+// --- the choke point --------------------------------------------------------
+
+GateSubject Hub::subject(const DeviceSlot& slot) const {
+  return GateSubject{slot.id(), slot.device().name(), slot.capabilities(), slot.known()};
+}
+
+bool Hub::night(const DeviceSlot& slot) const {
+  const Room* room = find_room(slot.room());
+  return room && room->night(clock_.now(), config_.safety.light.night_window);
+}
+
+SafetyDecision Hub::dispatch(DeviceSlot& slot, const DeviceValues& values, Duration transition,
+                             CommandSource source, const Intents& intents) {
+  Device& device = slot.device();
+  DeviceCommand command;
+  command.values = values.only(slot.capabilities());
+  bool native = false;
+  for (Capability c : kAllCapabilities)
+    if (has(touched(command.values), c) && device.native_transition(c)) native = true;
+  command.transition = native ? transition : Duration{0};
+  SafetyDecision decision = gate_.decide(subject(slot), command, intents, night(slot));
   if (!decision.clamps.empty()) {
-    std::vector<std::string> what;
-    for (const auto& c : decision.clamps)
-      what.push_back(fmt::format("{} {} -> {} ({})", c.field, c.requested, c.applied, c.reason));
-    auto text = fmt::format("{}", fmt::join(what, "; "));
+    const auto text = clamps_text(decision.clamps);
     log_.child("safety").notice("{}: {} command limited: {}", device.name(),
                                 command_source_name(source), text);
-    record(device.room(), device.id(), "clamp", text);
+    record(slot.room(), slot.id(), "clamp", text, source);
+    events_.publish(event::Clamped{slot.room(), slot.id(), source, decision.clamps});
   }
   // Only what the device is not already known to have is sent.
   DeviceCommand to_send = decision.command;
-  to_send.values = changed_fields(decision.command.values, slot.applied);
-  const DeviceValues& v = to_send.values;
-  const bool was_on = slot.applied.on == true;
-  slot.applied.merge(v);
-  const bool is_on = slot.applied.on == true;
-  if (!was_on && is_on) {
-    if (massager) {
-      slot.session_started = session_started.value_or(now);
-      arm_auto_off(slot, *slot.session_started + safety_.massage_session_limit(now),
-                   "the massage session for the child's age is over");
-    } else if (has(device.capabilities(), Capability::Sound)) {
-      arm_auto_off(slot, now + safety_.sound_auto_off(), "sound auto-off");
-    }
-  } else if (was_on && !is_on) {
-    slot.auto_off->cancel();
-    slot.session_started.reset();
-  }
-  if (!v.empty()) device.apply(to_send);
+  to_send.values = changed_fields(decision.command.values, slot.known());
+  if (to_send.values.empty()) return decision;
+  if (!has(touched(to_send.values), Capability::Massager)) to_send.massage_session.reset();
+  devices_.note_asked(slot, decision.command.values);
+  devices_.send(slot, to_send, source);
+  gate_.track(subject(slot), intents);
   return decision;
 }
 
-void Hub::arm_auto_off(Slot& slot, TimePoint at, std::string reason) {
-  Slot* s = &slot;
-  slot.auto_off->set(at, [this, s, reason = std::move(reason)] {
-    log_.child("safety").notice("{}: switched off: {}", s->device->name(), reason);
-    record(s->device->room(), s->device->id(), "auto_off", reason);
-    dispatch(*s, DeviceCommand{DeviceValues::off(), Duration{0}, std::nullopt},
-             CommandSource::Safety);
-    changed();
+void Hub::enforce_limits(DeviceSlot& slot) {
+  DeviceCommand as_known{0, slot.known(), Duration{0}, std::nullopt};
+  const SafetyDecision decision = gate_.decide(subject(slot), as_known, {}, night(slot));
+  if (decision.clamps.empty()) return;
+  dispatch(slot, decision.command.values, Duration{0}, CommandSource::Safety, {});
+}
+
+void Hub::make_safe(DeviceSlot& slot, const std::string& why) {
+  const Capabilities unsupervised =
+      slot.capabilities() & (Capability::Massager | Capability::Sound);
+  if (!unsupervised) return;
+  log_.child("safety").notice("{}: switched off before it leaves the hub: {}", slot.device().name(),
+                              why);
+  dispatch(slot, DeviceValues::off(unsupervised), Duration{0}, CommandSource::Safety, {});
+}
+
+void Hub::enforce(const std::string& device_id, const DeviceValues& values,
+                  const std::string& reason) {
+  DeviceSlot* slot = devices_.find(device_id);
+  if (!slot) return;
+  record(slot->room(), device_id, "auto_off", reason, CommandSource::Safety);
+  for (Capability c : kAllCapabilities)
+    if (has(touched(values), c))
+      events_.publish(event::AutoOff{slot->room(), device_id, c, reason});
+  // Sent even if the device is believed off already: it is what must be true.
+  devices_.forget(*slot, values);
+  dispatch(*slot, values, Duration{0}, CommandSource::Safety, {});
+}
+
+SafetyDecision Hub::send_from_routine(Device& device, const DeviceValues& values,
+                                      Duration transition, const Intents& intents) {
+  DeviceSlot* slot = devices_.find(device.id());
+  if (!slot) return {};
+  return dispatch(*slot, values, transition, CommandSource::Routine, intents);
+}
+
+// --- what devices say ----------------------------------------------------------
+
+void Hub::device_reported(DeviceSlot& slot, const DeviceReport& report,
+                          const DeviceValues& overridden) {
+  events_.publish(event::DeviceState{slot.room(), slot.id(), slot.observed()});
+  if (!overridden.empty()) {
+    const Capabilities caps = touched(overridden);
+    Room* room = find_room(slot.room());
+    if (room && room->engine().active()) {
+      room->engine().hold(slot.id(), caps);
+      log_.child("engine").notice(
+          "{}: {} was changed by hand ({}); left alone until the routine's next step for it",
+          room->config().name, slot.device().name(), describe(overridden));
+    }
+    record(slot.room(), slot.id(), "override", describe(overridden), CommandSource::Device);
+    events_.publish(event::Override{slot.room(), slot.id(), caps, overridden});
+  }
+  (void)report;
+  // A state no command explains — a button on the device, another app — is
+  // held to the same limits as one the hub set, and arms the same timers.
+  enforce_limits(slot);
+  gate_.track(subject(slot), {});
+}
+
+void Hub::device_availability(DeviceSlot& slot, Availability before) {
+  const Availability now = slot.availability();
+  log_.notice(
+      "{} is {}{}", slot.device().name(), availability_name(now),
+      slot.availability_reason().empty() ? "" : fmt::format(": {}", slot.availability_reason()));
+  events_.publish(
+      event::DeviceAvailability{slot.room(), slot.id(), now, slot.availability_reason()});
+  if (now != Availability::Available || before == Availability::Available) return;
+  // What it has now is unknown: what must be true is sent again — first
+  // what the limits still owe it (an auto-off that could not be sent), then
+  // where the routine is now (not a replay).
+  devices_.forget_all(slot);
+  if (auto it = retries_.find(slot.id()); it != retries_.end() && !it->second.safety.empty()) {
+    const DeviceValues owed = it->second.safety;
+    it->second.safety = {};
+    dispatch(slot, owed, Duration{0}, CommandSource::Safety, {});
+  }
+  if (Room* room = find_room(slot.room())) room->engine().resend(slot.id());
+}
+
+void Hub::device_command_ended(DeviceSlot& slot, const PendingCommand& command,
+                               CommandOutcome outcome, const std::string& reason) {
+  events_.publish(
+      event::CommandResult{slot.room(), slot.id(), command.id, command.source, outcome, reason});
+  if (outcome == CommandOutcome::Done) {
+    if (auto it = retries_.find(slot.id()); it != retries_.end()) it->second.backoff = Duration{0};
+    return;
+  }
+  log_.warning("{}: command {} {}: {}", slot.device().name(), command.id,
+               command_outcome_name(outcome), reason);
+  // What the device has for these fields is unknown now.
+  devices_.forget(slot, command.values);
+  // Retried where that is safe: what the limits demand, always; what a
+  // routine wants, by asking again; a parent's command is theirs to repeat.
+  if (command.source == CommandSource::Safety || command.source == CommandSource::Shutdown) {
+    retries_[slot.id()].safety.merge(command.values);
+    retry_later(slot);
+  } else if (command.source == CommandSource::Routine) {
+    retry_later(slot);
+  }
+}
+
+void Hub::retry_later(DeviceSlot& slot) {
+  Retry& r = retries_[slot.id()];
+  if (!r.alarm) r.alarm = clock_.make_alarm();
+  r.backoff = r.backoff == Duration{0} ? kFirstRetry : std::min(r.backoff * 2, kMaxRetry);
+  const std::string id = slot.id();
+  r.alarm->set(clock_.now() + r.backoff, [this, id] {
+    DeviceSlot* s = devices_.find(id);
+    if (!s) return;
+    Retry& retry = retries_[id];
+    if (!retry.safety.empty()) {
+      const DeviceValues owed = retry.safety;
+      retry.safety = {};
+      devices_.forget(*s, owed);
+      dispatch(*s, owed, Duration{0}, CommandSource::Safety, {});
+    }
+    if (Room* room = find_room(s->room())) room->engine().resend(id);
   });
 }
 
-void Hub::send_from_routine(Device& device, const DeviceCommand& command,
-                            std::optional<TimePoint> session_started) {
-  if (Slot* slot = find_slot(device.id()))
-    dispatch(*slot, command, CommandSource::Routine, session_started);
+void Hub::device_battery(DeviceSlot& slot) {
+  if (slot.battery())
+    events_.publish(event::DeviceBattery{slot.room(), slot.id(), *slot.battery()});
+}
+
+// --- routines -----------------------------------------------------------------
+
+void Hub::publish_routine(event::RoutineChange change, Room& room, CommandSource source,
+                          std::optional<Outcome> outcome) {
+  event::Routine e{change,  room.id(), room.engine().status(), room.engine().run().routine,
+                   outcome, source};
+  events_.publish(e);
 }
 
 void Hub::routine_step_began(std::string_view room_id, int step_index) {
-  const Room* room = find_room(room_id);
+  Room* room = find_room(room_id);
   if (!room) return;
-  auto s = room->engine->status();
-  log_.child("engine").info("{} {}: step {} of {}", room->config->name, s.routine, step_index + 1,
+  auto s = room->engine().status();
+  log_.child("engine").info("{} {}: step {} of {}", room->config().name, s.routine, step_index + 1,
                             s.step_count);
-  changed();
+  publish_routine(event::RoutineChange::Step, *room, CommandSource::Routine);
 }
 
 void Hub::routine_ended(std::string_view room_id, Outcome outcome) {
   Room* room = find_room(room_id);
   if (!room) return;
-  const RunRecord& run = room->engine->run();
-  if (auto st = store_.end_run(run.id, *run.ended_at, outcome); !st)
+  const RunRecord& run = room->engine().run();
+  const TimePoint ended = std::max(*run.ended_at, run.started_at);
+  if (auto st = store_.end_run(run.id, ended, outcome); !st)
     log_.error("cannot store the end of run {}: {}", run.id, st.error().message);
-  record(room_id, "", "routine_ended", fmt::format("{} {}", run.routine, outcome_name(outcome)));
-  log_.child("engine").notice("{}: {} {}", room->config->name, run.routine, outcome_name(outcome));
+  record(room_id, "", "routine_ended", fmt::format("{} {}", run.routine, outcome_name(outcome)),
+         CommandSource::Routine);
+  log_.child("engine").notice("{}: {} {}", room->config().name, run.routine, outcome_name(outcome));
   // A massage never outlives its routine.
-  for (auto& slot : slots_)
-    if (slot.device->room() == room_id && has(slot.device->capabilities(), Capability::Massager) &&
-        slot.applied.on == true)
-      dispatch(slot, DeviceCommand{DeviceValues::off(), Duration{0}, std::nullopt},
-               CommandSource::Routine);
-  changed();
-}
-
-HubStatus Hub::status() const {
-  HubStatus s{config_.hub.name, config_.hub.time_zone, kVersion, clock_.now(), {}};
-  for (const auto& room : rooms_) {
-    RoomStatus rs{room.config->id, room.config->name, is_night(room), {}, room.engine->status()};
-    for (const auto& slot : slots_) {
-      const Device& d = *slot.device;
-      if (d.room() != room.config->id) continue;
-      rs.devices.push_back(DeviceStatus{d.id(), d.name(), std::string(d.driver()), d.capabilities(),
-                                        slot.available, slot.observed, room.engine->held(d.id())});
-    }
-    s.rooms.push_back(std::move(rs));
-  }
-  return s;
+  for (DeviceSlot* slot : devices_.in_room(room_id))
+    if (has(slot->capabilities(), Capability::Massager) && slot->known().massager_on != false)
+      dispatch(*slot, DeviceValues::off(bit(Capability::Massager)), Duration{0},
+               CommandSource::Routine, {});
+  publish_routine(event::RoutineChange::Ended, *room,
+                  std::exchange(ending_source_, CommandSource::Routine), outcome);
 }
 
 Expected<RoutineStatus> Hub::routine(std::string_view room_id, const RoutineRequest& request) {
   Room* room = find_room(room_id);
   if (!room) return Error{"unknown_room", fmt::format("There is no room \"{}\".", room_id), 404};
-  RoutineEngine& engine = *room->engine;
+  RoutineEngine& engine = room->engine();
+  const auto source = request.source;
   if (request.action == RoutineAction::Start) {
-    const std::string id = request.routine.value_or(room->config->default_routine);
+    const std::string id = request.routine.value_or(room->config().default_routine);
     const auto* routine = config_.find_routine(id);
     if (!routine)
       return Error{"unknown_routine", fmt::format("There is no routine \"{}\".", id), 404};
     if (engine.active())
       return Error{"routine_running",
                    fmt::format("{} is already running in {}; stop it first.",
-                               engine.status().routine, room->config->name),
+                               engine.status().routine, room->config().name),
                    409};
-    RunRecord run{0, room->config->id, routine->id, clock_.now(), Duration{0}, {}, {}, {}};
+    RunRecord run{0, room->id(), routine->id, clock_.now(), Duration{0}, {}, {}, {}};
     auto id_or = store_.begin_run(run);
     if (!id_or) return id_or.error();
     run.id = *id_or;
-    update_night(*room, *routine, run.started_at);
-    log_.child("engine").notice("{}: {} started", room->config->name, routine->name);
-    record(room_id, "", "routine_started", routine->id);
+    room->routine_started(routine->kind, run.started_at);
+    log_.child("engine").notice("{}: {} started", room->config().name, routine->name);
+    record(room_id, "", "routine_started", routine->id, source);
     engine.begin(*routine, run);
-    changed();
+    // Night begins with a bedtime routine: lights already on are brought
+    // within the night limits at once.
+    for (DeviceSlot* slot : devices_.in_room(room_id)) enforce_limits(*slot);
+    publish_routine(event::RoutineChange::Started, *room, source);
     return engine.status();
   }
   if (!engine.active())
-    return Error{"not_running", fmt::format("No routine is running in {}.", room->config->name),
+    return Error{"not_running", fmt::format("No routine is running in {}.", room->config().name),
                  409};
   Status st = Ok{};
+  event::RoutineChange change = event::RoutineChange::Step;
   switch (request.action) {
     case RoutineAction::Stop:
+      record(room_id, "", "routine_stop", engine.run().routine, source);
+      ending_source_ = source;
       engine.end(Outcome::Stopped);
       return engine.status();
     case RoutineAction::Pause:
       st = engine.pause();
+      change = event::RoutineChange::Paused;
       break;
     case RoutineAction::Resume:
       st = engine.resume();
+      change = event::RoutineChange::Resumed;
       break;
     case RoutineAction::Skip:
       st = engine.skip();
@@ -395,74 +480,132 @@ Expected<RoutineStatus> Hub::routine(std::string_view room_id, const RoutineRequ
     if (auto saved = store_.update_run(engine.run()); !saved)
       log_.error("cannot store run progress: {}", saved.error().message);
     record(room_id, "", fmt::format("routine_{}", routine_action_name(request.action)),
-           engine.run().routine);
+           engine.run().routine, source);
+    publish_routine(change, *room, source);
   }
-  changed();
   return engine.status();
 }
 
-Expected<std::vector<RunRecord>> Hub::runs(std::size_t limit) const {
-  return store_.recent_runs(limit);
+Expected<std::vector<RunRecord>> Hub::runs(const RunQuery& query) const {
+  if (query.room && !find_room(*query.room))
+    return Error{"unknown_room", fmt::format("There is no room \"{}\".", *query.room), 404};
+  if (query.routine && !config_.find_routine(*query.routine))
+    return Error{"unknown_routine", fmt::format("There is no routine \"{}\".", *query.routine),
+                 404};
+  return store_.recent_runs(RunFilter{query.room, query.routine, query.limit});
 }
 
 Expected<CommandResult> Hub::set_device(std::string_view room_id, std::string_view device_id,
-                                        const DeviceCommand& command) {
+                                        const DeviceRequest& request) {
   Room* room = find_room(room_id);
   if (!room) return Error{"unknown_room", fmt::format("There is no room \"{}\".", room_id), 404};
-  Slot* slot = find_slot(device_id);
-  if (!slot || slot->device->room() != room_id)
+  DeviceSlot* slot = devices_.find(device_id);
+  if (!slot || slot->room() != room_id)
     return Error{"unknown_device",
-                 fmt::format("There is no device \"{}\" in {}.", device_id, room->config->name),
+                 fmt::format("There is no device \"{}\" in {}.", device_id, room->config().name),
                  404};
-  if (command.values.empty()) return Error{"invalid_request", "The command sets nothing.", 400};
-  if (auto e = unsupported(*slot->device, command.values)) return *e;
-  if (!slot->available)
+  DeviceValues values = request.values;
+  if (auto e = unsupported(slot->device(), values)) return *e;
+  if (request.on)
+    for (Capability c : kAllCapabilities)
+      if (has(slot->capabilities(), c) && !values.on(c)) values.on(c) = *request.on;
+  if (values.empty()) return Error{"invalid_request", "The command sets nothing.", 400};
+  if (!slot->available())
     return Error{"device_unavailable",
-                 fmt::format("{} is not reachable right now.", slot->device->name()), 503};
-  SafetyDecision decision = dispatch(*slot, command, CommandSource::Api);
-  record(room_id, device_id, "manual", describe(decision.command.values));
-  if (room->engine->active()) {
-    room->engine->hold(device_id);
-    log_.child("engine").info("{}: {} set by hand; left alone until the next step",
-                              room->config->name, slot->device->name());
+                 fmt::format("{} is not reachable right now{}.", slot->device().name(),
+                             slot->availability_reason().empty()
+                                 ? ""
+                                 : fmt::format(" ({})", slot->availability_reason())),
+                 503};
+  SafetyDecision decision = dispatch(*slot, values, request.transition, request.source, {});
+  record(room_id, device_id, "manual", describe(decision.command.values), request.source);
+  if (room->engine().active()) {
+    room->engine().hold(device_id, touched(values));
+    log_.child("engine").info("{}: {} set by hand; left alone until the routine's next step for it",
+                              room->config().name, slot->device().name());
   }
-  changed();
-  return CommandResult{std::string(room_id), std::string(device_id), command.values,
+  return CommandResult{std::string(room_id),    std::string(device_id),
+                       slot->capabilities(),    values,
                        decision.command.values, decision.clamps};
 }
 
-void Hub::report_state(std::string_view device_id, const DeviceValues& observed) {
-  Slot* slot = find_slot(device_id);
-  if (!slot) return;
-  slot->observed.merge(observed);
-  Room* room = find_room(slot->device->room());
-  if (!contradicts(observed, slot->applied)) return;
-  // Someone else changed the device: adopt what it says, keep it within the
-  // limits, and let the routine leave it alone until its next step.
-  slot->applied.merge(observed);
-  if (room && room->engine->active() && !room->engine->held(device_id)) {
-    room->engine->hold(device_id);
-    log_.child("engine").notice("{}: {} was changed by hand ({}); left alone until the next step",
-                                room->config->name, slot->device->name(), describe(observed));
-    record(slot->device->room(), device_id, "override", describe(observed));
+// --- status ---------------------------------------------------------------------
+
+HubStatus Hub::status() const {
+  HubStatus s{config_.hub.name, config_.hub.time_zone, kVersion, clock_.now(), {}};
+  for (const auto& room : rooms_) {
+    RoomStatus rs{room->id(),
+                  room->config().name,
+                  room->night(clock_.now(), config_.safety.light.night_window),
+                  {},
+                  room->engine().status()};
+    for (const DeviceSlot* slot : devices_.all()) {
+      if (slot->room() != room->id()) continue;
+      const Device& d = slot->device();
+      rs.devices.push_back(DeviceStatus{
+          d.id(), d.name(), std::string(d.driver()), d.capabilities(), slot->availability(),
+          slot->availability_reason(), slot->battery(), slot->link_quality(), slot->observed(),
+          slot->asked(), room->engine().held(d.id()), slot->last_command()});
+    }
+    s.rooms.push_back(std::move(rs));
   }
-  SafetySituation situation{slot->device->capabilities(), slot->applied, room && is_night(*room),
-                            clock_.now(), slot->session_started};
-  DeviceCommand as_seen{observed, Duration{0}, std::nullopt};
-  auto decision = safety_.check(as_seen, situation);
-  if (!decision.clamps.empty()) dispatch(*slot, as_seen, CommandSource::Safety);
-  changed();
+  return s;
 }
 
-void Hub::report_availability(std::string_view device_id, bool available) {
-  Slot* slot = find_slot(device_id);
-  if (!slot || slot->available == available) return;
-  slot->available = available;
-  log_.notice("{} is {}", slot->device->name(), available ? "available" : "unavailable");
-  if (available) slot->applied = {};  // what it has now is unknown: send it everything
-  if (Room* room = find_room(slot->device->room()); room && available)
-    room->engine->resend(device_id);
-  changed();
+std::string Hub::summary() const {
+  std::vector<std::string> parts;
+  for (const auto& room : rooms_) {
+    auto s = room->engine().status();
+    if (s.state == RoutineState::Idle)
+      parts.push_back(fmt::format("{}: idle", room->config().name));
+    else
+      parts.push_back(fmt::format("{}: {} {}, step {} of {}", room->config().name, s.routine,
+                                  routine_state_name(s.state), s.step_index + 1, s.step_count));
+  }
+  return fmt::format("{}", fmt::join(parts, "; "));
+}
+
+bool Hub::any_routine_active() const {
+  return std::any_of(rooms_.begin(), rooms_.end(),
+                     [](const auto& r) { return r->engine().active(); });
+}
+
+Device* Hub::device(std::string_view id) {
+  DeviceSlot* s = devices_.find(id);
+  return s ? &s->device() : nullptr;
+}
+
+// --- bookkeeping ------------------------------------------------------------------
+
+void Hub::on_clock_jump(Duration by) {
+  log_.warning("the wall clock jumped {}; running routines and sessions keep their place",
+               signed_duration(by));
+  for (auto& room : rooms_) {
+    room->shift(by);
+    if (room->engine().active())
+      if (auto st = store_.update_run(room->engine().run()); !st)
+        log_.error("cannot store run progress: {}", st.error().message);
+  }
+  gate_.shift(by);
+  record("", "", "clock_jump", signed_duration(by), CommandSource::Safety);
+}
+
+void Hub::record(std::string_view room, std::string_view device, std::string_view kind,
+                 std::string detail, CommandSource source) {
+  auto st = store_.add_event(EventRecord{clock_.now(), std::string(room), std::string(device),
+                                         std::string(kind), std::move(detail),
+                                         std::string(command_source_name(source))});
+  if (!st) log_.error("cannot record {} event: {}", kind, st.error().message);
+}
+
+Room* Hub::find_room(std::string_view id) {
+  for (auto& r : rooms_)
+    if (r->id() == id) return r.get();
+  return nullptr;
+}
+
+const Room* Hub::find_room(std::string_view id) const {
+  return const_cast<Hub*>(this)->find_room(id);
 }
 
 }  // namespace nursery

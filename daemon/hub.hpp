@@ -1,9 +1,16 @@
 #pragma once
-// The hub: rooms, their devices and routine engines, the safety choke point
-// and the store, behind the one HubApi. It is the DeviceHost plugins talk to
-// and the RoutineHost engines talk to. Every command, whatever its source,
-// goes through Hub::dispatch, which asks Safety first.
-// Thread: the loop thread. Never throws after construction.
+// The hub: the one HubApi, over
+//   Devices     — every device and what is known of it (devices.hpp),
+//   SafetyGate  — the one choke point, owner of every limit's timer (safety_gate.hpp),
+//   Room        — a room's routine engine, holds and night (room.hpp),
+//   HubEvents   — what happened, for the surfaces (hub_events.hpp),
+//   RunStore    — runs, events and usage, kept across restarts.
+// Every command, whatever its source, goes through Hub::dispatch, which asks
+// the gate first; so do the corrections of reports beyond a limit.
+//
+// The hub lives for the whole process: a reload applies a new config to it
+// (apply_config), keeping the devices whose config did not change.
+// Thread: the loop thread. Never throws.
 
 #include <functional>
 #include <memory>
@@ -14,115 +21,118 @@
 #include "clock.hpp"
 #include "config/model.hpp"
 #include "device.hpp"
+#include "devices.hpp"
 #include "engine.hpp"
 #include "hub_api.hpp"
+#include "hub_events.hpp"
 #include "log.hpp"
+#include "room.hpp"
 #include "run_store.hpp"
-#include "safety.hpp"
-
-namespace date {
-class time_zone;
-}
+#include "safety_gate.hpp"
 
 namespace nursery {
 
-// Creates a device from its config block (the plugin registry, in main).
-using DeviceFactory =
-    std::function<Expected<std::unique_ptr<Device>>(const config::DeviceConfig&, DeviceHost&)>;
-
-enum class CommandSource { Routine, Api, Safety, Shutdown };
-std::string_view command_source_name(CommandSource source);
-
-class Hub final : public HubApi, public DeviceHost, public RoutineHost {
+class Hub final : public HubApi,
+                  private DeviceListener,
+                  private RoutineHost,
+                  private SafetyEnforcer {
  public:
-  // Creates every device. A device whose driver fails to create it is an
-  // error here (config problems are caught by the loader before).
-  static Expected<std::unique_ptr<Hub>> create(config::Config config, Clock& clock,
-                                               RunStore& store, LogSink& sink,
-                                               const DeviceFactory& factory);
+  Hub(Clock& clock, RunStore& store, LogSink& sink, HubEvents& events, DeviceFactory factory,
+      DeviceServices services = {});
   ~Hub() override;
+  Hub(const Hub&) = delete;
+  Hub& operator=(const Hub&) = delete;
 
-  // Resumes the runs a previous process left open (recomputed from their
-  // start and pauses) or closes them as interrupted if they would have ended.
-  void recover();
-  // Leaves every device safe (massagers off) and stops the engines without
-  // ending their runs, so a restart resumes them.
-  void shutdown();
-  // For a reload: stops engines and timers without sending anything, and
-  // returns the massagers that are on. The next hub takes over the devices
-  // and calls settle_massagers() with that list.
-  std::vector<std::string> release();
-  // Switches off each of these massagers that this hub's recovered routines
-  // do not keep on: a reload never leaves a massage running unowned, and
-  // never interrupts one that goes on.
-  void settle_massagers(const std::vector<std::string>& were_on);
+  // At start: creates every device and room, reads what the store knows
+  // (sessions, open runs) and resumes the runs a previous process left open
+  // (recomputed from their start and pauses), or closes them as
+  // interrupted if they would have ended.
+  void start(config::Config config);
+  // On reload (the config is already checked): devices whose block did not
+  // change are kept as they are; a device that left or changed is first
+  // made safe (massager and sound off), then stopped; new ones are created.
+  // Rooms are rebuilt and their open runs recomputed as after a restart,
+  // except that a massage the new routines keep on goes on (its session is
+  // the gate's, not the routine's); a massager they no longer keep on is
+  // switched off.
+  void reload(config::Config config);
+  // SIGTERM: switches every massager off, waits (at most `deadline`) for
+  // the devices to answer, stops them, and calls `done`. Runs stay open, so
+  // a restart resumes them.
+  void shutdown(Duration deadline, std::function<void()> done);
 
-  // Called after anything a status line or a live view would show changed.
-  void on_change(std::function<void()> callback) { on_change_ = std::move(callback); }
   // A one-line summary for systemd's STATUS=.
   std::string summary() const;
   bool any_routine_active() const;
   const config::Config& config() const { return config_; }
+  std::string local_time(TimePoint t) const { return devices_.local_time(t); }
+  // For tests and the demo.
   Device* device(std::string_view id);
+  const SafetyGate& gate() const { return gate_; }
 
   // HubApi
   HubStatus status() const override;
   Expected<RoutineStatus> routine(std::string_view room, const RoutineRequest& request) override;
-  Expected<std::vector<RunRecord>> runs(std::size_t limit) const override;
+  Expected<std::vector<RunRecord>> runs(const RunQuery& query) const override;
   Expected<CommandResult> set_device(std::string_view room, std::string_view device,
-                                     const DeviceCommand& command) override;
-
-  // DeviceHost
-  Clock& clock() override { return clock_; }
-  Logger logger(std::string domain) override { return log_.child(std::move(domain)); }
-  std::string local_time(TimePoint t) const override;
-  void report_state(std::string_view device_id, const DeviceValues& observed) override;
-  void report_availability(std::string_view device_id, bool available) override;
-
-  // RoutineHost
-  void send_from_routine(Device& device, const DeviceCommand& command,
-                         std::optional<TimePoint> session_started) override;
-  void routine_step_began(std::string_view room, int step_index) override;
-  void routine_ended(std::string_view room, Outcome outcome) override;
+                                     const DeviceRequest& request) override;
 
  private:
-  struct Slot {
-    std::unique_ptr<Device> device;
-    DeviceValues observed;  // what the device last reported
-    DeviceValues applied;   // what the hub last sent (after safety)
-    bool available = true;
-    std::optional<TimePoint> session_started;  // massager
-    std::unique_ptr<Alarm> auto_off;
-  };
-  struct Room {
-    const config::RoomConfig* config;
-    std::unique_ptr<RoutineEngine> engine;
-    std::optional<TimePoint> night_since;
-  };
+  // DeviceListener
+  void device_reported(DeviceSlot& slot, const DeviceReport& report,
+                       const DeviceValues& overridden) override;
+  void device_availability(DeviceSlot& slot, Availability before) override;
+  void device_command_ended(DeviceSlot& slot, const PendingCommand& command, CommandOutcome outcome,
+                            const std::string& reason) override;
+  void device_battery(DeviceSlot& slot) override;
+  // RoutineHost
+  SafetyDecision send_from_routine(Device& device, const DeviceValues& values, Duration transition,
+                                   const Intents& intents) override;
+  void routine_step_began(std::string_view room, int step_index) override;
+  void routine_ended(std::string_view room, Outcome outcome) override;
+  // SafetyEnforcer
+  void enforce(const std::string& device_id, const DeviceValues& values,
+               const std::string& reason) override;
 
-  Hub(config::Config config, Clock& clock, RunStore& store, LogSink& sink);
-  SafetyDecision dispatch(Slot& slot, const DeviceCommand& command, CommandSource source,
-                          std::optional<TimePoint> session_started = std::nullopt);
-  void arm_auto_off(Slot& slot, TimePoint at, std::string reason);
-  bool is_night(const Room& room) const;
-  void update_night(Room& room, const config::RoutineConfig& routine, TimePoint started);
+  SafetyDecision dispatch(DeviceSlot& slot, const DeviceValues& values, Duration transition,
+                          CommandSource source, const Intents& intents);
+  // Brings what the device is known to have within every limit now.
+  void enforce_limits(DeviceSlot& slot);
+  // Switches off what must not run unsupervised: massager and sound.
+  void make_safe(DeviceSlot& slot, const std::string& why);
+  GateSubject subject(const DeviceSlot& slot) const;
+  void build_rooms();
+  void recover_runs();
+  void settle_massagers();
+  void on_clock_jump(Duration by);
+  void retry_later(DeviceSlot& slot);
   void record(std::string_view room, std::string_view device, std::string_view kind,
-              std::string detail);
-  void changed();
+              std::string detail, CommandSource source);
+  void publish_routine(event::RoutineChange change, Room& room, CommandSource source,
+                       std::optional<Outcome> outcome = std::nullopt);
   Room* find_room(std::string_view id);
   const Room* find_room(std::string_view id) const;
-  Slot* find_slot(std::string_view device_id);
-  const Slot* find_slot(std::string_view device_id) const;
+  bool night(const DeviceSlot& slot) const;
 
-  config::Config config_;
+  struct Retry {
+    DeviceValues safety;  // what the gate must still get to the device
+    Duration backoff{0};
+    std::unique_ptr<Alarm> alarm;
+  };
+
   Clock& clock_;
   RunStore& store_;
+  LogSink& sink_;
   Logger log_;
-  Safety safety_;
-  const date::time_zone* zone_ = nullptr;
-  std::vector<Slot> slots_;
-  std::vector<Room> rooms_;
-  std::function<void()> on_change_;
+  HubEvents& events_;
+  DeviceFactory factory_;
+  config::Config config_;
+  SafetyGate gate_;
+  Devices devices_;
+  std::vector<std::unique_ptr<Room>> rooms_;
+  std::map<std::string, Retry> retries_;
+  Subscription jump_watch_;
+  CommandSource ending_source_ = CommandSource::Routine;  // who ends the run being ended
 };
 
 }  // namespace nursery

@@ -4,29 +4,32 @@
 // 73 the state database cannot be opened, 71 the control socket cannot be
 // created.
 
+#include <fmt/format.h>
 #include <sysexits.h>
 
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/signal_set.hpp>
+#include <boost/asio/steady_timer.hpp>
 #include <chrono>
 #include <cstdlib>
 #include <filesystem>
+#include <functional>
 #include <iostream>
 #include <optional>
 #include <string>
 #include <vector>
 
-#include <fmt/format.h>
-
 #include "config/loader.hpp"
 #include "daemon/clock.hpp"
 #include "daemon/hub.hpp"
+#include "daemon/hub_events.hpp"
 #include "daemon/log.hpp"
 #include "daemon/store/store.hpp"
 #include "daemon/systemd_notifier.hpp"
 #include "daemon/version.hpp"
 #include "plugins/registry.hpp"
+#include "plugins/simulated/simulated.hpp"
 #include "web/control_server.hpp"
 
 namespace fs = std::filesystem;
@@ -34,25 +37,8 @@ using namespace nursery;
 
 namespace {
 
-constexpr const char* kUsage = R"(Usage: nurseryd [OPTION]...
-Run the nursery hub: routines, safety limits and the sleep log for the devices in
-the configuration.
-
-  --config FILE      configuration (default: $CONFIGURATION_DIRECTORY/nurseryd.toml,
-                     else /etc/nurseryd/nurseryd.toml)
-  --state-dir DIR    where the database lives (default: $STATE_DIRECTORY,
-                     else /var/lib/nurseryd)
-  --runtime-dir DIR  where the control socket lives (default: $RUNTIME_DIRECTORY,
-                     else /run/nurseryd)
-  --socket PATH      control socket (default: RUNTIME_DIR/control.sock)
-  --time-scale N     run time N times faster (demos; default 1)
-  --demo             start each room's default routine now and exit when all end
-  --check-config     check the configuration, print problems as FILE:LINE:COL, exit
-                     0 when usable, 78 when not
-  --verbose          log debug lines too
-  --version          print the version
-  --help             print this help
-)";
+// How long SIGTERM waits for the devices to take their last command.
+constexpr Duration kShutdownDeadline = std::chrono::seconds(3);
 
 struct Options {
   fs::path config;
@@ -63,6 +49,8 @@ struct Options {
   bool demo = false;
   bool check_config = false;
   bool verbose = false;
+  bool help = false;
+  bool version = false;
 };
 
 fs::path env_dir(const char* var, const char* fallback) {
@@ -70,6 +58,90 @@ fs::path env_dir(const char* var, const char* fallback) {
   // systemd may pass several directories separated by ':'; the first is ours.
   if (v && *v) return fs::path(std::string(v).substr(0, std::string(v).find(':')));
   return fallback;
+}
+
+// Every option, once: the table drives both parsing and --help.
+struct OptionSpec {
+  std::string_view name;
+  std::string_view value;  // the metavariable; empty for a flag
+  std::string_view help;
+  // Applies the option; returns an error message for a bad value.
+  std::optional<std::string> (*apply)(Options&, const std::string&);
+};
+
+std::optional<std::string> parse_scale(Options& o, const std::string& v) {
+  char* end = nullptr;
+  o.time_scale = std::strtod(v.c_str(), &end);
+  if (end == v.c_str() || *end != '\0' || !(o.time_scale >= 1.0 && o.time_scale <= 10000.0))
+    return "--time-scale must be a number from 1 to 10000, got \"" + v + "\"";
+  return std::nullopt;
+}
+
+constexpr OptionSpec kOptionSpecs[] = {
+    {"--config", "FILE",
+     "configuration (default: $CONFIGURATION_DIRECTORY/nurseryd.toml, else "
+     "/etc/nurseryd/nurseryd.toml)",
+     [](Options& o, const std::string& v) -> std::optional<std::string> {
+       o.config = v;
+       return std::nullopt;
+     }},
+    {"--state-dir", "DIR",
+     "where the database lives (default: $STATE_DIRECTORY, else /var/lib/nurseryd)",
+     [](Options& o, const std::string& v) -> std::optional<std::string> {
+       o.state_dir = v;
+       return std::nullopt;
+     }},
+    {"--runtime-dir", "DIR",
+     "where the control socket lives (default: $RUNTIME_DIRECTORY, else /run/nurseryd)",
+     [](Options& o, const std::string& v) -> std::optional<std::string> {
+       o.runtime_dir = v;
+       return std::nullopt;
+     }},
+    {"--socket", "PATH", "control socket (default: RUNTIME_DIR/control.sock)",
+     [](Options& o, const std::string& v) -> std::optional<std::string> {
+       o.socket = fs::path(v);
+       return std::nullopt;
+     }},
+    {"--time-scale", "N", "run time N times faster (demos; default 1)", parse_scale},
+    {"--demo", "", "start each room's default routine now and exit when all end",
+     [](Options& o, const std::string&) -> std::optional<std::string> {
+       o.demo = true;
+       return std::nullopt;
+     }},
+    {"--check-config", "",
+     "check the configuration, print problems as FILE:LINE:COL, exit 0 when usable, 78 when not",
+     [](Options& o, const std::string&) -> std::optional<std::string> {
+       o.check_config = true;
+       return std::nullopt;
+     }},
+    {"--verbose", "", "log debug lines too",
+     [](Options& o, const std::string&) -> std::optional<std::string> {
+       o.verbose = true;
+       return std::nullopt;
+     }},
+    {"--version", "", "print the version",
+     [](Options& o, const std::string&) -> std::optional<std::string> {
+       o.version = true;
+       return std::nullopt;
+     }},
+    {"--help", "", "print this help",
+     [](Options& o, const std::string&) -> std::optional<std::string> {
+       o.help = true;
+       return std::nullopt;
+     }},
+};
+
+std::string usage() {
+  std::string out =
+      "Usage: nurseryd [OPTION]...\n"
+      "Run the nursery hub: routines, safety limits and the sleep log for the devices in\n"
+      "the configuration.\n\n";
+  for (const auto& spec : kOptionSpecs) {
+    std::string head =
+        fmt::format("  {}{}{}", spec.name, spec.value.empty() ? "" : " ", spec.value);
+    out += fmt::format("{:<21}{}\n", head, spec.help);
+  }
+  return out;
 }
 
 std::optional<Options> parse_args(int argc, char** argv, int& exit_code) {
@@ -84,42 +156,26 @@ std::optional<Options> parse_args(int argc, char** argv, int& exit_code) {
     return std::nullopt;
   };
   for (std::size_t i = 0; i < args.size(); ++i) {
-    const std::string& a = args[i];
-    auto value = [&]() -> std::optional<std::string> {
-      if (i + 1 >= args.size()) return std::nullopt;
-      return args[++i];
-    };
-    if (a == "--help" || a == "-h") {
-      std::cout << kUsage;
-      exit_code = 0;
-      return std::nullopt;
-    } else if (a == "--version") {
-      std::cout << "nurseryd " << kVersion << "\n";
-      exit_code = 0;
-      return std::nullopt;
-    } else if (a == "--check-config") {
-      o.check_config = true;
-    } else if (a == "--demo") {
-      o.demo = true;
-    } else if (a == "--verbose") {
-      o.verbose = true;
-    } else if (a == "--config" || a == "--state-dir" || a == "--runtime-dir" || a == "--socket" ||
-               a == "--time-scale") {
-      auto v = value();
-      if (!v) return fail(a + " needs a value");
-      if (a == "--config") o.config = *v;
-      if (a == "--state-dir") o.state_dir = *v;
-      if (a == "--runtime-dir") o.runtime_dir = *v;
-      if (a == "--socket") o.socket = fs::path(*v);
-      if (a == "--time-scale") {
-        char* end = nullptr;
-        o.time_scale = std::strtod(v->c_str(), &end);
-        if (end == v->c_str() || *end != '\0' || !(o.time_scale >= 1.0 && o.time_scale <= 10000.0))
-          return fail("--time-scale must be a number from 1 to 10000, got \"" + *v + "\"");
-      }
-    } else {
-      return fail("unknown option \"" + a + "\"");
+    std::string name = args[i] == "-h" ? "--help" : args[i];
+    auto spec = std::find_if(std::begin(kOptionSpecs), std::end(kOptionSpecs),
+                             [&](const OptionSpec& s) { return s.name == name; });
+    if (spec == std::end(kOptionSpecs)) return fail("unknown option \"" + args[i] + "\"");
+    std::string value;
+    if (!spec->value.empty()) {
+      if (i + 1 >= args.size()) return fail(name + " needs a value");
+      value = args[++i];
     }
+    if (auto problem = spec->apply(o, value)) return fail(*problem);
+  }
+  if (o.help) {
+    std::cout << usage();
+    exit_code = 0;
+    return std::nullopt;
+  }
+  if (o.version) {
+    std::cout << "nurseryd " << kVersion << "\n";
+    exit_code = 0;
+    return std::nullopt;
   }
   return o;
 }
@@ -138,8 +194,8 @@ std::optional<config::Config> load_config(const fs::path& file, Logger& log, boo
   return std::move(result.config);
 }
 
-// The control server keeps one HubApi for its life; a reload replaces the
-// Hub behind it.
+// The control server keeps one HubApi for its life; the hub behind it
+// exists only once the store is open.
 class CurrentHub final : public HubApi {
  public:
   Hub* hub = nullptr;
@@ -147,12 +203,12 @@ class CurrentHub final : public HubApi {
   Expected<RoutineStatus> routine(std::string_view room, const RoutineRequest& r) override {
     return hub->routine(room, r);
   }
-  Expected<std::vector<RunRecord>> runs(std::size_t limit) const override {
-    return hub->runs(limit);
+  Expected<std::vector<RunRecord>> runs(const RunQuery& query) const override {
+    return hub->runs(query);
   }
   Expected<CommandResult> set_device(std::string_view room, std::string_view device,
-                                     const DeviceCommand& c) override {
-    return hub->set_device(room, device, c);
+                                     const DeviceRequest& r) override {
+    return hub->set_device(room, device, r);
   }
 };
 
@@ -162,7 +218,6 @@ class Daemon {
       : options_(std::move(options)),
         log_(sink, "nurseryd"),
         sink_(sink),
-        clock_(io_, options_.time_scale),
         notifier_(io_),
         signals_(io_, SIGTERM, SIGINT, SIGHUP),
         server_(io_, current_, log_.child("control")) {}
@@ -191,13 +246,28 @@ class Daemon {
       return EX_CANTCREAT;
     }
     store_ = std::move(*store);
-    if (!start_hub(std::move(*cfg))) {
-      server_.close();
-      return EX_CONFIG;
-    }
-    signals_.async_wait([this](const boost::system::error_code& ec, int sig) { on_signal(ec, sig); });
-    const auto ms = std::chrono::duration_cast<std::chrono::microseconds>(
-                        std::chrono::steady_clock::now() - t0).count() / 1000.0;
+    // Time starts no earlier than the latest time stored: a restart with
+    // --time-scale, or a Pi whose clock is still stale after a reboot,
+    // never writes times older than those it wrote before.
+    TimePoint not_before{};
+    if (auto latest = store_->latest_time(); latest && *latest) not_before = **latest;
+    clock_ = std::make_unique<LoopClock>(io_, options_.time_scale, not_before);
+    clock_->watch_system_clock();
+    world_ = std::make_unique<plugins::simulated::World>(*clock_);
+    environment_.simulated_world = world_.get();
+    hub_ = std::make_unique<Hub>(*clock_, *store_, sink_, events_,
+                                 [this](const config::DeviceConfig& c, DeviceHost& host) {
+                                   return plugins::create_device(c, host, environment_);
+                                 });
+    events_subscription_ = events_.subscribe([this](const HubEvent&) { on_hub_change(); });
+    hub_->start(std::move(*cfg));
+    current_.hub = hub_.get();
+    signals_.async_wait(
+        [this](const boost::system::error_code& ec, int sig) { on_signal(ec, sig); });
+    const auto ms =
+        std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() - t0)
+            .count() /
+        1000.0;
     log_.notice("ready in {:.1f} ms: {} room(s), {} device(s), control socket {}{}", ms,
                 hub_->config().rooms.size(), hub_->config().devices.size(), socket.string(),
                 options_.time_scale != 1.0 ? fmt::format(", time x{}", options_.time_scale) : "");
@@ -205,24 +275,13 @@ class Daemon {
     notifier_.start_watchdog();
     if (options_.demo) start_demo();
     io_.run();
+    hub_.reset();
     return exit_code_;
   }
 
  private:
-  bool start_hub(config::Config cfg) {
-    auto hub = Hub::create(std::move(cfg), clock_, *store_, sink_, plugins::create_device);
-    if (!hub) {
-      log_.error("{}", hub.error().message);
-      return false;
-    }
-    hub_ = std::move(*hub);
-    current_.hub = hub_.get();
-    hub_->on_change([this] { on_hub_change(); });
-    hub_->recover();
-    return true;
-  }
-
   void on_hub_change() {
+    if (stopping_) return;
     notifier_.status(hub_->summary());
     if (options_.demo && demo_started_ && !hub_->any_routine_active())
       boost::asio::post(io_, [this] { finish_demo(); });
@@ -230,7 +289,8 @@ class Daemon {
 
   void start_demo() {
     for (const auto& room : hub_->config().rooms) {
-      auto r = hub_->routine(room.id, RoutineRequest{RoutineAction::Start, std::nullopt});
+      auto r = hub_->routine(
+          room.id, RoutineRequest{RoutineAction::Start, std::nullopt, CommandSource::Control});
       if (!r) log_.warning("{}: {}", room.name, r.error().message);
     }
     demo_started_ = true;
@@ -239,7 +299,7 @@ class Daemon {
 
   void finish_demo() {
     if (stopping_) return;
-    if (auto runs = hub_->runs(5)) {
+    if (auto runs = hub_->runs(RunQuery{std::nullopt, std::nullopt, 5})) {
       log_.notice("stored runs, newest first:");
       for (const auto& run : *runs)
         log_.notice("  {} {}: started {}, ended {}, {}", run.room, run.routine,
@@ -271,23 +331,7 @@ class Daemon {
       notifier_.ready(hub_->summary());
       return;
     }
-    // Devices are re-created from the new config and runs are recomputed from
-    // the store exactly as after a restart, but a massage that goes on is not
-    // interrupted: the old hub lets go without switching anything off, and
-    // the new one switches off only what its routines do not keep on.
-    config::Config running = hub_->config();
-    const auto massagers_on = hub_->release();
-    hub_.reset();
-    if (!start_hub(std::move(*cfg))) {
-      log_.error("the new configuration could not be applied; going back to the running one");
-      if (!start_hub(std::move(running))) {
-        current_.hub = nullptr;
-        exit_code_ = EX_SOFTWARE;
-        stop();
-        return;
-      }
-    }
-    hub_->settle_massagers(massagers_on);
+    hub_->reload(std::move(*cfg));  // the policy is the hub's: see Hub::reload
     log_.notice("reloaded: {}", hub_->summary());
     notifier_.ready(hub_->summary());
   }
@@ -296,23 +340,33 @@ class Daemon {
     if (stopping_) return;
     stopping_ = true;
     notifier_.stopping();
-    if (hub_) hub_->shutdown();
     server_.close();
     signals_.cancel();
-    if (auto st = store_->checkpoint(); !st) log_.warning("{}", st.error().message);
-    io_.stop();
+    current_.hub = nullptr;
+    if (!hub_) {
+      io_.stop();
+      return;
+    }
+    hub_->shutdown(kShutdownDeadline, [this] {
+      if (auto st = store_->checkpoint(); !st) log_.warning("{}", st.error().message);
+      io_.stop();
+    });
   }
 
   Options options_;
   Logger log_;
   LogSink& sink_;
   boost::asio::io_context io_{1};
-  LoopClock clock_;
   SystemdNotifier notifier_;
   boost::asio::signal_set signals_;
   CurrentHub current_;
   ControlServer server_;
+  HubEvents events_;
+  Subscription events_subscription_;
   std::unique_ptr<SqliteStore> store_;
+  std::unique_ptr<LoopClock> clock_;
+  std::unique_ptr<plugins::simulated::World> world_;
+  plugins::PluginEnvironment environment_;
   std::unique_ptr<Hub> hub_;
   bool demo_started_ = false;
   bool stopping_ = false;

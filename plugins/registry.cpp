@@ -1,8 +1,8 @@
 #include "registry.hpp"
 
-#include <array>
-
 #include <fmt/format.h>
+
+#include <array>
 
 #ifdef NURSERY_PLUGIN_SIMULATED
 #include "simulated/simulated.hpp"
@@ -35,14 +35,15 @@ config::DriverCatalog catalog() {
 }
 
 Expected<std::unique_ptr<Device>> create_device(const config::DeviceConfig& config,
-                                                DeviceHost& host) {
+                                                DeviceHost& host,
+                                                const PluginEnvironment& environment) {
   const PluginDescriptor* p = find(config.driver);
   if (!p)
     return Error{"unknown_driver",
                  fmt::format("{}: device \"{}\" uses driver \"{}\", which this build lacks",
                              config.where.to_string(), config.id, config.driver),
                  500};
-  return p->create(config, host);
+  return p->create(config, host, environment);
 }
 
 }  // namespace nursery::plugins

@@ -14,18 +14,33 @@
 
 namespace nursery::plugins {
 
+namespace simulated {
+class World;
+}
+
+// What plugins share beyond the per-device host: owned by the daemon (or a
+// test), outliving every device.
+struct PluginEnvironment {
+  // Where simulated devices keep their physical state, so that a restarted
+  // hub (in tests) finds them as real hardware would be. Null: each
+  // simulated device keeps its own.
+  simulated::World* simulated_world = nullptr;
+};
+
 struct PluginDescriptor {
   const config::DriverSpec& spec;
   // Creates a device from a block the loader has already checked against spec.
-  Expected<std::unique_ptr<Device>> (*create)(const config::DeviceConfig& config, DeviceHost& host);
+  Expected<std::unique_ptr<Device>> (*create)(const config::DeviceConfig& config, DeviceHost& host,
+                                              const PluginEnvironment& environment);
 };
 
 std::span<const PluginDescriptor* const> all();
 const PluginDescriptor* find(std::string_view driver);
 // For config::load_file.
 config::DriverCatalog catalog();
-// For Hub::create.
+// For the hub's DeviceFactory.
 Expected<std::unique_ptr<Device>> create_device(const config::DeviceConfig& config,
-                                                DeviceHost& host);
+                                                DeviceHost& host,
+                                                const PluginEnvironment& environment);
 
 }  // namespace nursery::plugins

@@ -11,7 +11,7 @@
 #include <boost/beast/http/string_body.hpp>
 #include <boost/beast/http/write.hpp>
 
-#include "daemon/api_json.hpp"
+#include "daemon/api_json/api_json.hpp"
 
 namespace nursery {
 namespace {

@@ -7,7 +7,7 @@
 #include <optional>
 #include <vector>
 
-#include "daemon/api_json.hpp"
+#include "daemon/api_json/api_json.hpp"
 
 namespace nursery {
 namespace {
@@ -109,10 +109,13 @@ ApiReply get_status(HubApi& hub) { return ApiReply{200, to_json(hub.status()), {
 ApiReply get_runs(HubApi& hub, std::string_view query) {
   auto limit = parse_limit(query);
   if (!limit) return from_error(limit.error());
-  auto runs = hub.runs(*limit);
+  RunQuery q;
+  q.limit = *limit;
+  auto runs = hub.runs(q);
   if (!runs) return from_error(runs.error());
+  const TimePoint now = hub.status().now;
   json list = json::array();
-  for (const auto& run : *runs) list.push_back(to_json(run));
+  for (const auto& run : *runs) list.push_back(to_json(run, now));
   return ApiReply{200, json{{"runs", std::move(list)}}, {}};
 }
 
@@ -130,9 +133,10 @@ ApiReply post_device(HubApi& hub, const std::string& room, const std::string& de
                      std::string_view body) {
   auto parsed = parse_body(body);
   if (!parsed) return from_error(parsed.error());
-  auto command = parse_device_command(*parsed);
-  if (!command) return from_error(command.error());
-  auto result = hub.set_device(room, device, *command);
+  auto request = parse_device_request(*parsed);
+  if (!request) return from_error(request.error());
+  request->source = CommandSource::Control;
+  auto result = hub.set_device(room, device, *request);
   if (!result) return from_error(result.error());
   return ApiReply{200, to_json(*result), {}};
 }

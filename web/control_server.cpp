@@ -26,7 +26,7 @@
 #include <system_error>
 
 #include "control_routes.hpp"
-#include "daemon/api_json.hpp"
+#include "daemon/api_json/api_json.hpp"
 
 namespace nursery {
 namespace {

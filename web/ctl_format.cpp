@@ -9,7 +9,7 @@
 #include <sstream>
 #include <vector>
 
-#include "daemon/api_json.hpp"
+#include "daemon/api_json/api_json.hpp"
 
 namespace nursery {
 namespace {
@@ -82,7 +82,8 @@ std::string format_time(std::string_view iso_utc, std::string_view time_zone,
   return date::format(std::string(pattern) + " UTC", seconds);
 }
 
-std::string format_values(const nlohmann::json& values) {
+namespace {
+std::string format_flat_values(const nlohmann::json& values) {
   std::vector<std::string> parts;
   if (auto on = boolean(values, "on")) parts.push_back(*on ? "on" : "off");
   if (auto b = number(values, "brightness")) parts.push_back("brightness " + percent(*b));
@@ -93,6 +94,17 @@ std::string format_values(const nlohmann::json& values) {
   if (auto i = number(values, "intensity")) parts.push_back("intensity " + percent(*i));
   if (parts.empty()) return "no state reported";
   return joined(parts, ", ");
+}
+}  // namespace
+
+std::string format_values(const nlohmann::json& values) {
+  // A device with several capabilities reports one object per capability.
+  std::vector<std::string> groups;
+  for (std::string_view capability : {"light", "sound", "massager"})
+    if (const json* sub = field(values, capability); sub && sub->is_object())
+      groups.push_back(fmt::format("{} {}", capability, format_flat_values(*sub)));
+  if (!groups.empty()) return joined(groups, "; ");
+  return format_flat_values(values);
 }
 
 std::string format_routine_line(std::string_view room_label, const nlohmann::json& routine,
@@ -132,7 +144,13 @@ std::string format_status(const nlohmann::json& status) {
       const json* state = field(device, "state");
       std::string line = fmt::format("  {} ({}): {}", text(device, "name"), joined(caps, ", "),
                                      format_values(state ? *state : no_object));
-      if (!boolean(device, "available").value_or(true)) line += "; unavailable";
+      if (!boolean(device, "available").value_or(true)) {
+        line += "; " + text(device, "availability", "unavailable");
+        if (const json* why = field(device, "availability_reason"); why && why->is_string())
+          line += " (" + why->get<std::string>() + ")";
+      }
+      if (auto battery = number(device, "battery"))
+        line += fmt::format("; battery {:.0f}%", *battery);
       if (boolean(device, "overridden").value_or(false))
         line += "; manual override until the next step";
       out += line + "\n";

@@ -3,7 +3,7 @@
 #include <fmt/format.h>
 
 #include "ctl_format.hpp"
-#include "daemon/api_json.hpp"
+#include "daemon/api_json/api_json.hpp"
 
 namespace nursery {
 namespace {

@@ -29,61 +29,65 @@ std::string describe(const json& value) {
   return text;
 }
 
-constexpr std::string_view kDeviceKeys[] = {"on",    "brightness", "color_temp", "volume",
-                                            "track", "intensity",  "pattern",    "transition"};
-
-bool is_device_key(std::string_view key) {
-  for (auto k : kDeviceKeys)
-    if (k == key) return true;
-  return false;
+template <typename T>
+json field_json(const T& value) {
+  if constexpr (std::is_same_v<T, Level>)
+    return value.fraction();
+  else
+    return value;
 }
 
-std::string device_keys_list() {
-  std::string out;
-  for (auto k : kDeviceKeys) {
-    if (!out.empty()) out += ", ";
-    out += k;
-  }
-  return out;
-}
-
-std::optional<Error> read_fraction(std::string_view key, const json& value,
-                                   std::optional<double>& out) {
-  if (!value.is_number())
-    return invalid_value(
-        fmt::format("{} must be a number between 0 and 1, got {}", key, describe(value)));
-  double d = value.get<double>();
-  if (auto problem = check_fraction(key, d)) return invalid_value(*problem);
-  out = d;
-  return std::nullopt;
-}
-
-std::optional<Error> read_name(std::string_view key, const json& value,
-                               std::optional<std::string>& out) {
-  if (!value.is_string() || value.get_ref<const std::string&>().empty())
-    return invalid_value(
-        fmt::format("{} must be a non-empty string, got {}", key, describe(value)));
-  out = value.get<std::string>();
-  return std::nullopt;
-}
-
-std::optional<Error> read_color_temp(const json& value, std::optional<int>& out) {
-  if (!value.is_number())
-    return invalid_value(
-        fmt::format("color_temp must be a whole number of kelvin, got {}", describe(value)));
-  double d = value.get<double>();
-  if (!std::isfinite(d) || d != std::floor(d))
-    return invalid_value(
-        fmt::format("color_temp must be a whole number of kelvin, got {}", describe(value)));
-  // Beyond this an int cannot hold it; it is out of range either way.
-  constexpr double kFar = 1e9;
-  if (d < -kFar || d > kFar)
-    return invalid_value(fmt::format("color_temp must be between {} and {} kelvin, got {}",
-                                     kMinColorTemp, kMaxColorTemp, describe(value)));
-  int kelvin = static_cast<int>(d);
-  if (auto problem = check_color_temp(kelvin)) return invalid_value(*problem);
-  out = kelvin;
-  return std::nullopt;
+// Reads one field of the table in config/values.hpp.
+std::optional<Error> read_field(const Field& field, const json& value, DeviceValues& out) {
+  std::optional<Error> problem;
+  std::visit(
+      [&](auto member) {
+        using T = typename std::remove_cvref_t<decltype(out.*member)>::value_type;
+        if constexpr (std::is_same_v<T, bool>) {
+          if (value.is_boolean())
+            out.*member = value.get<bool>();
+          else
+            problem = invalid_value(
+                fmt::format("{} must be true or false, got {}", field.name, describe(value)));
+        } else if constexpr (std::is_same_v<T, Level>) {
+          if (!value.is_number()) {
+            problem = invalid_value(fmt::format("{} must be a number between 0 and 1, got {}",
+                                                field.name, describe(value)));
+            return;
+          }
+          const double d = value.get<double>();
+          if (auto why = check_fraction(field.name, d))
+            problem = invalid_value(*why);
+          else
+            out.*member = Level::from_fraction(d);
+        } else if constexpr (std::is_same_v<T, int>) {
+          const double d = value.is_number() ? value.get<double>() : NAN;
+          if (!std::isfinite(d) || d != std::floor(d)) {
+            problem = invalid_value(fmt::format("{} must be a whole number of kelvin, got {}",
+                                                field.name, describe(value)));
+            return;
+          }
+          constexpr double kFar = 1e12;  // beyond any int, out of range either way
+          const long long k = static_cast<long long>(std::clamp(d, -kFar, kFar));
+          if (auto why = check_color_temp(k))
+            problem = invalid_value(*why);
+          else
+            out.*member = static_cast<int>(k);
+        } else {
+          if (!value.is_string()) {
+            problem = invalid_value(
+                fmt::format("{} must be a string, got {}", field.name, describe(value)));
+            return;
+          }
+          const auto& text = value.get_ref<const std::string&>();
+          if (auto why = check_token(field.name, text))
+            problem = invalid_value(*why);
+          else
+            out.*member = text;
+        }
+      },
+      field.member);
+  return problem;
 }
 
 std::optional<Error> read_transition(const json& value, Duration& out) {
@@ -100,6 +104,26 @@ std::optional<Error> read_transition(const json& value, Duration& out) {
   return std::nullopt;
 }
 
+// The fields of one capability, as {"light":{...}} holds them.
+std::optional<Error> read_capability(Capability capability, const json& body, DeviceValues& out) {
+  const auto name = role_name(capability);
+  if (!body.is_object())
+    return invalid_request(fmt::format("{} must be an object of {} values, got {}", name, name,
+                                       describe(body)));
+  for (const auto& [key, value] : body.items()) {
+    const Field* field = find_field(capability, key);
+    if (!field) {
+      std::string keys;
+      for (const Field& f : kFields)
+        if (f.capability == capability) keys += (keys.empty() ? "" : ", ") + std::string(f.name);
+      return invalid_request(
+          fmt::format("unknown key \"{}\" in {} (expected any of {})", key, name, keys));
+    }
+    if (auto problem = read_field(*field, value, out)) return problem;
+  }
+  return std::nullopt;
+}
+
 }  // namespace
 
 std::string dump_json(const nlohmann::json& value, int indent) {
@@ -108,20 +132,22 @@ std::string dump_json(const nlohmann::json& value, int indent) {
 
 nlohmann::json capabilities_json(Capabilities capabilities) {
   json out = json::array();
-  for (auto c : {Capability::Light, Capability::Sound, Capability::Massager})
+  for (auto c : kAllCapabilities)
     if (has(capabilities, c)) out.push_back(std::string(role_name(c)));
   return out;
 }
 
-nlohmann::json to_json(const DeviceValues& values) {
+nlohmann::json values_json(const DeviceValues& values, Capabilities capabilities) {
+  int count = 0;
+  for (auto c : kAllCapabilities) count += has(capabilities, c) ? 1 : 0;
   json out = json::object();
-  if (values.on) out["on"] = *values.on;
-  if (values.brightness) out["brightness"] = *values.brightness;
-  if (values.color_temp) out["color_temp"] = *values.color_temp;
-  if (values.volume) out["volume"] = *values.volume;
-  if (values.track) out["track"] = *values.track;
-  if (values.intensity) out["intensity"] = *values.intensity;
-  if (values.pattern) out["pattern"] = *values.pattern;
+  for_each_field(values, [&](const Field& field, const auto& value) {
+    if (!value) return;
+    if (count <= 1)
+      out[std::string(field.name)] = field_json(*value);
+    else
+      out[std::string(role_name(field.capability))][std::string(field.name)] = field_json(*value);
+  });
   return out;
 }
 
@@ -139,14 +165,29 @@ nlohmann::json to_json(const RoutineStatus& routine) {
 }
 
 nlohmann::json to_json(const DeviceStatus& device) {
+  json command = nullptr;
+  if (device.command.state != CommandState::None)
+    command = json{{"state", std::string(command_state_name(device.command.state))},
+                   {"source", std::string(command_source_name(device.command.source))},
+                   {"reason", device.command.reason.empty() ? json(nullptr)
+                                                            : json(device.command.reason)},
+                   {"at", time_or_null(device.command.at)}};
   return json{
       {"id", device.id},
       {"name", device.name},
       {"driver", device.driver},
       {"capabilities", capabilities_json(device.capabilities)},
-      {"available", device.available},
-      {"overridden", device.overridden},
-      {"state", to_json(device.state)},
+      {"available", device.available()},
+      {"availability", std::string(availability_name(device.availability))},
+      {"availability_reason",
+       device.availability_reason.empty() ? json(nullptr) : json(device.availability_reason)},
+      {"battery", device.battery ? json(*device.battery) : json(nullptr)},
+      {"link_quality", device.link_quality ? json(*device.link_quality) : json(nullptr)},
+      {"overridden", device.overridden != 0},
+      {"held", capabilities_json(device.overridden)},
+      {"state", values_json(device.state, device.capabilities)},
+      {"asked", values_json(device.asked, device.capabilities)},
+      {"command", std::move(command)},
   };
 }
 
@@ -175,10 +216,13 @@ nlohmann::json to_json(const HubStatus& status) {
   };
 }
 
-nlohmann::json to_json(const RunRecord& run) {
+nlohmann::json to_json(const RunRecord& run, TimePoint now) {
+  const TimePoint until = run.ended_at.value_or(now);
   Duration paused{0};
-  for (const auto& pause : run.pauses)
-    if (pause.to) paused += *pause.to - pause.from;
+  for (const auto& pause : run.pauses) {
+    const TimePoint to = std::min(pause.to.value_or(until), until);
+    if (to > pause.from) paused += to - pause.from;
+  }
   return json{
       {"id", run.id},
       {"room", run.room},
@@ -203,8 +247,8 @@ nlohmann::json to_json(const CommandResult& result) {
   return json{
       {"room", result.room},
       {"device", result.device},
-      {"requested", to_json(result.requested)},
-      {"applied", to_json(result.applied)},
+      {"requested", values_json(result.requested, result.capabilities)},
+      {"applied", values_json(result.applied, result.capabilities)},
       {"clamped", std::move(clamped)},
   };
 }
@@ -250,47 +294,39 @@ Expected<RoutineRequest> parse_routine_request(const nlohmann::json& body) {
   return request;
 }
 
-Expected<DeviceCommand> parse_device_command(const nlohmann::json& body) {
+Expected<DeviceRequest> parse_device_request(const nlohmann::json& body) {
   if (!body.is_object())
     return invalid_request(fmt::format(
         "the request body must be a JSON object like {{\"on\":true}}, got {}", describe(body)));
   // Unknown keys first: a misspelt key is the more useful thing to hear about.
   for (const auto& [key, value] : body.items())
-    if (!is_device_key(key))
-      return invalid_request(
-          fmt::format("unknown key \"{}\" (expected any of {})", key, device_keys_list()));
+    if (key != "on" && key != "transition" && !capability_of_field(key) && !parse_role(key))
+      return invalid_request(fmt::format(
+          "unknown key \"{}\" (expected any of {}, transition, or an object light, sound or "
+          "massager)",
+          key, field_names()));
 
-  DeviceCommand command;
-  DeviceValues& v = command.values;
+  DeviceRequest request;
   for (const auto& [key, value] : body.items()) {
     std::optional<Error> problem;
     if (key == "on") {
       if (value.is_boolean())
-        v.on = value.get<bool>();
+        request.on = value.get<bool>();
       else
         problem = invalid_value(fmt::format("on must be true or false, got {}", describe(value)));
-    } else if (key == "brightness") {
-      problem = read_fraction(key, value, v.brightness);
-    } else if (key == "volume") {
-      problem = read_fraction(key, value, v.volume);
-    } else if (key == "intensity") {
-      problem = read_fraction(key, value, v.intensity);
-    } else if (key == "color_temp") {
-      problem = read_color_temp(value, v.color_temp);
-    } else if (key == "track") {
-      problem = read_name(key, value, v.track);
-    } else if (key == "pattern") {
-      problem = read_name(key, value, v.pattern);
     } else if (key == "transition") {
-      problem = read_transition(value, command.transition);
+      problem = read_transition(value, request.transition);
+    } else if (auto capability = parse_role(key)) {
+      problem = read_capability(*capability, value, request.values);
+    } else {
+      problem = read_field(*find_field(*capability_of_field(key), key), value, request.values);
     }
     if (problem) return *problem;
   }
-  if (v.empty())
+  if (request.values.empty() && !request.on)
     return invalid_request(
-        fmt::format("nothing to set: give at least one of on, brightness, color_temp, volume, "
-                    "track, intensity, pattern"));
-  return command;
+        fmt::format("nothing to set: give at least one of {}", field_names()));
+  return request;
 }
 
 }  // namespace nursery
