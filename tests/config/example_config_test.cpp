@@ -131,19 +131,19 @@ TEST_F(ExampleConfig, BedtimeIsABedtimeRoutineOfSevenStepsEndingAt45Minutes) {
   EXPECT_EQ(first.role, Capability::Light);
   EXPECT_EQ(first.at, Seconds{0});
   EXPECT_EQ(first.fade, minutes{2});
-  EXPECT_EQ(first.values.on, true);
-  EXPECT_EQ(first.values.brightness, 0.1);
+  EXPECT_EQ(first.values.light_on, true);
+  EXPECT_EQ(first.values.brightness, Level::permille(100));
   EXPECT_EQ(first.values.color_temp, 2200);
 
   const auto& sound = bedtime.steps[1];
   EXPECT_EQ(sound.role, Capability::Sound);
   EXPECT_EQ(sound.values.track, "white-noise");
-  EXPECT_EQ(sound.values.volume, 0.3);
+  EXPECT_EQ(sound.values.volume, Level::permille(300));
 
   const auto& last = bedtime.steps.back();
   EXPECT_EQ(last.role, Capability::Light);
   EXPECT_EQ(last.at, minutes{40});
-  EXPECT_EQ(last.values.on, false);
+  EXPECT_EQ(last.values.light_on, false);
 }
 
 TEST_F(ExampleConfig, SunriseIsAThirtyMinuteWakeLightThatStopsTheSound) {
@@ -153,12 +153,12 @@ TEST_F(ExampleConfig, SunriseIsAThirtyMinuteWakeLightThatStopsTheSound) {
   EXPECT_EQ(length_of(sunrise), minutes{30});
   const auto& start = sunrise.steps[0];
   EXPECT_EQ(start.role, Capability::Light);
-  EXPECT_EQ(start.values.brightness, 0.01);
+  EXPECT_EQ(start.values.brightness, Level::permille(10));
   EXPECT_EQ(start.values.color_temp, 2200);
   EXPECT_EQ(sunrise.steps[1].role, Capability::Sound);
-  EXPECT_EQ(sunrise.steps[1].values.on, false);
+  EXPECT_EQ(sunrise.steps[1].values.sound_on, false);
   const auto& end = sunrise.steps[2];
-  EXPECT_EQ(end.values.brightness, 0.6);
+  EXPECT_EQ(end.values.brightness, Level::permille(600));
   EXPECT_EQ(end.values.color_temp, 4000);
   EXPECT_EQ(end.at + end.fade, minutes{30});
 }
@@ -174,16 +174,16 @@ TEST_F(ExampleConfig, BedtimeStaysInsideTheSafetyDefaults) {
   for (const auto& step : bedtime.steps) {
     SCOPED_TRACE(step.where.to_string());
     const auto& v = step.values;
-    EXPECT_LE(v.brightness.value_or(0), safety.light.night_max_brightness);
+    EXPECT_LE(v.brightness.value_or(Level{}), safety.light.night_max_brightness);
     EXPECT_LE(v.color_temp.value_or(kMinColorTemp), safety.light.night_max_color_temp);
-    EXPECT_LE(v.volume.value_or(0), safety.sound.max_volume);
-    EXPECT_LE(v.intensity.value_or(0), safety.massage.max_intensity);
+    EXPECT_LE(v.volume.value_or(Level{}), safety.sound.max_volume);
+    EXPECT_LE(v.intensity.value_or(Level{}), safety.massage.max_intensity);
     if (v.intensity && first_massage) {
       EXPECT_LE(*v.intensity, safety.massage.start_intensity);
       first_massage = false;
     }
-    if (step.role == Capability::Massager && v.on == true) massage_on = step.at;
-    if (step.role == Capability::Massager && v.on == false) {
+    if (step.role == Capability::Massager && v.massager_on == true) massage_on = step.at;
+    if (step.role == Capability::Massager && v.massager_on == false) {
       ASSERT_TRUE(massage_on);
       // The child of the example is past 6 weeks: the session must fit the
       // limit of that age (and so every later one).

@@ -235,7 +235,7 @@ id = "r"
   EXPECT_EQ(steps[2].role, Capability::Light);
   EXPECT_EQ(steps[2].at, minutes{1});
   EXPECT_EQ(steps[3].at, minutes{10});
-  EXPECT_EQ(steps[3].values.on, false);
+  EXPECT_EQ(steps[3].values.light_on, false);
 }
 
 TEST(ConfigLoader, AcceptsAnIntegerWhereAFractionIsExpected) {
@@ -245,8 +245,8 @@ TEST(ConfigLoader, AcceptsAnIntegerWhereAFractionIsExpected) {
       "steps = [{ at = \"0s\", role = \"light\", brightness = 1 },"
       " { at = \"0s\", role = \"sound\", volume = 0 }]\n");
   ASSERT_TRUE(result.ok()) << describe(result);
-  EXPECT_EQ(result.config->routines[0].steps[0].values.brightness, 1.0);
-  EXPECT_EQ(result.config->routines[0].steps[1].values.volume, 0.0);
+  EXPECT_EQ(result.config->routines[0].steps[0].values.brightness, kLevelMax);
+  EXPECT_EQ(result.config->routines[0].steps[1].values.volume, Level{});
 }
 
 TEST(ConfigLoader, StoresDriverOptionsAsTheDriverDeclaresThem) {

@@ -32,8 +32,12 @@ using namespace std::chrono_literals;
   run.id = *id;
   const auto give_up = std::chrono::steady_clock::now() + 5s;
   for (std::int64_t i = 0; std::chrono::steady_clock::now() < give_up; ++i) {
-    EventRecord event{at_ms(kEvening + i), "nursery", "lamp", "step",
-                      "the lamp fades to warm white, " + std::to_string(i)};
+    EventRecord event{at_ms(kEvening + i),
+                      "nursery",
+                      "lamp",
+                      "step",
+                      "the lamp fades to warm white, " + std::to_string(i),
+                      "routine"};
     if (!(*store)->add_event(event)) _exit(4);
     if (i % 16 == 0) {
       run.skipped = Duration{i};

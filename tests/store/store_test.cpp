@@ -63,7 +63,7 @@ TEST_F(SqliteStoreTest, RoundTripsARunWithItsPausesIncludingAnOpenOneAndSkippedT
   ASSERT_TRUE(open) << open.error().message;
   ASSERT_EQ(open->size(), 1u);
   EXPECT_EQ(open->front(), run);
-  auto recent = store->recent_runs(10);
+  auto recent = store->recent_runs(RunFilter{std::nullopt, std::nullopt, 10});
   ASSERT_TRUE(recent) << recent.error().message;
   ASSERT_EQ(recent->size(), 1u);
   EXPECT_EQ(recent->front(), run);
@@ -126,7 +126,7 @@ TEST_F(SqliteStoreTest, RecentRunsAreNewestFirstAndLimited) {
     ids.push_back(*id);
   }
 
-  auto recent = store->recent_runs(3);
+  auto recent = store->recent_runs(RunFilter{std::nullopt, std::nullopt, 3});
   ASSERT_TRUE(recent) << recent.error().message;
   ASSERT_EQ(recent->size(), 3u);
   EXPECT_EQ((*recent)[0].started_at, at_ms(kEvening + 4 * 86'400'000LL));
@@ -134,10 +134,10 @@ TEST_F(SqliteStoreTest, RecentRunsAreNewestFirstAndLimited) {
   EXPECT_EQ((*recent)[2].started_at, at_ms(kEvening + 2 * 86'400'000LL));
   EXPECT_EQ((*recent)[0].id, ids[2]);
 
-  auto all = store->recent_runs(100);
+  auto all = store->recent_runs(RunFilter{std::nullopt, std::nullopt, 100});
   ASSERT_TRUE(all);
   EXPECT_EQ(all->size(), 5u);
-  auto none = store->recent_runs(0);
+  auto none = store->recent_runs(RunFilter{std::nullopt, std::nullopt, 0});
   ASSERT_TRUE(none);
   EXPECT_TRUE(none->empty());
 }
@@ -158,7 +158,7 @@ TEST_F(SqliteStoreTest, EndRunSetsOutcomeAndEndedAtAndTheRunLeavesOpenRuns) {
   ASSERT_EQ(open->size(), 1u);
   EXPECT_EQ(open->front().id, other);
 
-  auto recent = store->recent_runs(10);
+  auto recent = store->recent_runs(RunFilter{std::nullopt, std::nullopt, 10});
   ASSERT_TRUE(recent);
   ASSERT_EQ(recent->size(), 2u);
   RunRecord expected = run;
@@ -177,7 +177,7 @@ TEST_F(SqliteStoreTest, EndingARunTwiceIsRefusedAndKeepsTheFirstOutcome) {
   ASSERT_FALSE(again);
   EXPECT_EQ(again.error().code, "unknown_run");
 
-  auto recent = store->recent_runs(1);
+  auto recent = store->recent_runs(RunFilter{std::nullopt, std::nullopt, 1});
   ASSERT_TRUE(recent);
   ASSERT_EQ(recent->size(), 1u);
   EXPECT_EQ(recent->front().outcome, Outcome::Interrupted);
@@ -187,12 +187,21 @@ TEST_F(SqliteStoreTest, EndingARunTwiceIsRefusedAndKeepsTheFirstOutcome) {
 TEST_F(SqliteStoreTest, EventsRoundTripNewestFirstAndLimited) {
   auto store = open_or_fail(db_file());
   ASSERT_TRUE(store);
-  const EventRecord started{at_ms(kEvening), "nursery", "", "routine_started", "bedtime"};
-  const EventRecord clamp{at_ms(kEvening + 1'000), "nursery", "speaker", "clamp",
-                          R"({"volume":{"asked":0.9,"applied":0.5}})"};
-  const EventRecord manual{at_ms(kEvening + 2'000), "nursery", "lamp", "override",
+  const EventRecord started{at_ms(kEvening),   "nursery", "",
+                            "routine_started", "bedtime", "control"};
+  const EventRecord clamp{at_ms(kEvening + 1'000),
+                          "nursery",
+                          "speaker",
+                          "clamp",
+                          R"({"volume":{"asked":0.9,"applied":0.5}})",
+                          "routine"};
+  const EventRecord manual{at_ms(kEvening + 2'000),
+                           "nursery",
+                           "lamp",
+                           "override",
                            "Someone set the lamp to 80 % by hand; it is left alone until the "
-                           "next step."};
+                           "next step.",
+                           "device"};
   for (const auto& e : {started, clamp, manual}) {
     auto status = store->add_event(e);
     ASSERT_TRUE(status) << status.error().message;
@@ -223,7 +232,8 @@ TEST_F(SqliteStoreTest, AReopenedDatabaseFileKeepsItsRunsAndEvents) {
     const auto done = store->begin_run(bedtime(kEvening)).value();
     ASSERT_TRUE(store->end_run(done, at_ms(kEvening + 2'700'000), Outcome::Completed));
     open_run.id = store->begin_run(open_run).value();
-    ASSERT_TRUE(store->add_event({at_ms(kEvening), "nursery", "", "routine_started", "bedtime"}));
+    ASSERT_TRUE(store->add_event(
+        {at_ms(kEvening), "nursery", "", "routine_started", "bedtime", "control"}));
   }
 
   auto store = open_or_fail(db_file());
@@ -232,7 +242,7 @@ TEST_F(SqliteStoreTest, AReopenedDatabaseFileKeepsItsRunsAndEvents) {
   ASSERT_TRUE(open);
   ASSERT_EQ(open->size(), 1u);
   EXPECT_EQ(open->front(), open_run);
-  auto recent = store->recent_runs(10);
+  auto recent = store->recent_runs(RunFilter{std::nullopt, std::nullopt, 10});
   ASSERT_TRUE(recent);
   ASSERT_EQ(recent->size(), 2u);
   EXPECT_EQ((*recent)[1].outcome, Outcome::Completed);
@@ -306,7 +316,8 @@ TEST_F(SqliteStoreTest, IntegrityCheckSaysOk) {
   auto store = open_or_fail(db_file());
   ASSERT_TRUE(store);
   ASSERT_TRUE(store->begin_run(bedtime(kEvening)));
-  ASSERT_TRUE(store->add_event({at_ms(kEvening), "nursery", "", "routine_started", "bedtime"}));
+  ASSERT_TRUE(
+      store->add_event({at_ms(kEvening), "nursery", "", "routine_started", "bedtime", "control"}));
   auto report = store->integrity_check();
   ASSERT_TRUE(report) << report.error().message;
   EXPECT_EQ(*report, "ok");
@@ -347,7 +358,8 @@ TEST_F(SqliteStoreTest, ReadsDoNotWriteToTheDisk) {
     auto store = open_or_fail(db_file());
     ASSERT_TRUE(store);
     ASSERT_TRUE(store->begin_run(bedtime(kEvening)));
-    ASSERT_TRUE(store->add_event({at_ms(kEvening), "nursery", "", "routine_started", "bedtime"}));
+    ASSERT_TRUE(store->add_event(
+        {at_ms(kEvening), "nursery", "", "routine_started", "bedtime", "control"}));
   }
   const std::string before = file_bytes(db_file());
 
@@ -355,7 +367,7 @@ TEST_F(SqliteStoreTest, ReadsDoNotWriteToTheDisk) {
   auto store = open_or_fail(db_file());
   ASSERT_TRUE(store);
   ASSERT_TRUE(store->open_runs());
-  ASSERT_TRUE(store->recent_runs(10));
+  ASSERT_TRUE(store->recent_runs(RunFilter{std::nullopt, std::nullopt, 10}));
   ASSERT_TRUE(store->recent_events(10));
   auto report = store->integrity_check();
   ASSERT_TRUE(report);
@@ -391,8 +403,9 @@ TEST_F(SqliteStoreTest, RecordingAnEventWritesAboutOneKilobyteToTheWal) {
   ASSERT_TRUE(store->checkpoint());
   constexpr int kEvents = 50;
   for (int i = 0; i < kEvents; ++i) {
-    ASSERT_TRUE(store->add_event({at_ms(kEvening + i * 60'000), "nursery", "lamp", "step",
-                                  "The lamp fades to warm white, 20 %, over five minutes."}));
+    ASSERT_TRUE(
+        store->add_event({at_ms(kEvening + i * 60'000), "nursery", "lamp", "step",
+                          "The lamp fades to warm white, 20 %, over five minutes.", "routine"}));
   }
   const auto per_event = file_size_or_zero(wal_file()) / kEvents;
   EXPECT_GT(per_event, 0u);
@@ -436,7 +449,8 @@ TEST_F(SqliteStoreTest, SqliteFailuresAreStoreErrorsWithTheReason) {
     SQLite::Database db(db_file().string(), SQLite::OPEN_READWRITE);
     db.exec("DROP TABLE events");
   }
-  auto status = store->add_event({at_ms(kEvening), "nursery", "", "routine_started", "bedtime"});
+  auto status =
+      store->add_event({at_ms(kEvening), "nursery", "", "routine_started", "bedtime", "control"});
   ASSERT_FALSE(status);
   EXPECT_EQ(status.error().code, "store_error");
   EXPECT_EQ(status.error().http_status, 500);

@@ -1,5 +1,5 @@
 // The JSON of the Hub API: what every surface accepts, refuses and answers.
-#include "daemon/api_json.hpp"
+#include "daemon/api_json/api_json.hpp"
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
@@ -22,7 +22,7 @@ TimePoint at(int hours, int minutes, int seconds) {
 // ---- device commands -------------------------------------------------------
 
 void expect_refused(const json& body, std::string_view code, std::string_view mentions) {
-  auto parsed = parse_device_command(body);
+  auto parsed = parse_device_request(body);
   ASSERT_FALSE(parsed.ok()) << body.dump();
   EXPECT_EQ(parsed.error().code, code) << body.dump();
   EXPECT_EQ(parsed.error().http_status, 400) << body.dump();
@@ -104,7 +104,7 @@ TEST(DeviceCommandJson, RefusesABodyThatIsNotAnObject) {
 }
 
 TEST(DeviceCommandJson, ParsesEveryFieldIntoTheCommand) {
-  auto parsed = parse_device_command(json{{"on", true},
+  auto parsed = parse_device_request(json{{"on", true},
                                           {"brightness", 0.25},
                                           {"color_temp", 2200},
                                           {"volume", 0},
@@ -114,31 +114,65 @@ TEST(DeviceCommandJson, ParsesEveryFieldIntoTheCommand) {
                                           {"transition", 2.5}});
   ASSERT_TRUE(parsed.ok()) << parsed.error().message;
   DeviceValues expected;
-  expected.on = true;
-  expected.brightness = 0.25;
+  expected.brightness = Level::permille(250);
   expected.color_temp = 2200;
-  expected.volume = 0.0;
+  expected.volume = Level::permille(0);
   expected.track = "white-noise";
-  expected.intensity = 1.0;
+  expected.intensity = kLevelMax;
   expected.pattern = "wave";
   EXPECT_EQ(parsed->values, expected);
+  EXPECT_EQ(parsed->on, true) << "a plain \"on\" switches the whole device";
   EXPECT_EQ(parsed->transition, Duration(2500));
-  EXPECT_FALSE(parsed->session.has_value());
 }
 
 TEST(DeviceCommandJson, AcceptsAWholeColourTemperatureWrittenAsADecimal) {
-  auto parsed = parse_device_command(json::parse(R"({"color_temp": 2700.0})"));
+  auto parsed = parse_device_request(json::parse(R"({"color_temp": 2700.0})"));
   ASSERT_TRUE(parsed.ok()) << parsed.error().message;
   EXPECT_EQ(parsed->values.color_temp, 2700);
 }
 
 TEST(DeviceCommandJson, SetsOnlyWhatWasGiven) {
-  auto parsed = parse_device_command(json{{"brightness", 0.5}});
+  auto parsed = parse_device_request(json{{"brightness", 0.5}});
   ASSERT_TRUE(parsed.ok());
   DeviceValues expected;
-  expected.brightness = 0.5;
+  expected.brightness = Level::permille(500);
   EXPECT_EQ(parsed->values, expected);
+  EXPECT_FALSE(parsed->on);
   EXPECT_EQ(parsed->transition, Duration(0));
+}
+
+TEST(DeviceCommandJson, AddressesOneCapabilityOfADeviceThatHasSeveral) {
+  auto parsed = parse_device_request(
+      json::parse(R"({"light":{"on":false},"sound":{"on":true,"volume":0.3}})"));
+  ASSERT_TRUE(parsed.ok()) << parsed.error().message;
+  EXPECT_EQ(parsed->values.light_on, false);
+  EXPECT_EQ(parsed->values.sound_on, true);
+  EXPECT_EQ(parsed->values.volume, Level::permille(300));
+  EXPECT_FALSE(parsed->values.massager_on);
+}
+
+TEST(DeviceCommandJson, RefusesAFieldInTheWrongCapability) {
+  expect_refused(json::parse(R"({"light":{"volume":0.3}})"), "invalid_request", "volume");
+  expect_refused(json::parse(R"({"sound":true})"), "invalid_request", "object");
+}
+
+TEST(DeviceCommandJson, RefusesTracksAndPatternsThatAreNotShortTokens) {
+  expect_refused(json{{"track", std::string(5000, 'a')}}, "invalid_value", "track");
+  expect_refused(json{{"track", "white\nnoise"}}, "invalid_value", "track");
+  expect_refused(json{{"pattern", "\x1b[31m"}}, "invalid_value", "pattern");
+}
+
+TEST(DeviceValuesJson, LevelsAreExactThousandthsNotFloatArtefacts) {
+  DeviceValues v;
+  v.brightness = Level::permille(470);
+  v.volume = Level::permille(5);
+  EXPECT_EQ(dump_json(values_json(v, Capability::Light | Capability::Sound)),
+            R"({"light":{"brightness":0.47},"sound":{"volume":0.005}})");
+  DeviceValues single;
+  single.light_on = true;
+  single.brightness = Level::permille(470);
+  EXPECT_EQ(dump_json(values_json(single, bit(Capability::Light))),
+            R"({"brightness":0.47,"on":true})");
 }
 
 // ---- routine requests ------------------------------------------------------
@@ -215,9 +249,9 @@ HubStatus sample_status() {
   light.name = "Night light";
   light.driver = "simulated";
   light.capabilities = static_cast<unsigned>(Capability::Light);
-  light.available = true;
-  light.state.on = true;
-  light.state.brightness = 0.1;
+  light.availability = Availability::Available;
+  light.state.light_on = true;
+  light.state.brightness = Level::permille(100);
   light.state.color_temp = 2200;
   room.devices.push_back(light);
   DeviceStatus hatch;
@@ -225,7 +259,12 @@ HubStatus sample_status() {
   hatch.name = "Hatch";
   hatch.driver = "hatch-rest";
   hatch.capabilities = Capability::Sound | Capability::Light;
-  hatch.overridden = true;
+  hatch.overridden = bit(Capability::Light);
+  hatch.availability = Availability::Unavailable;
+  hatch.availability_reason = "out of range";
+  hatch.battery = 80;
+  hatch.state.light_on = false;
+  hatch.state.sound_on = true;
   room.devices.push_back(hatch);
   room.routine.state = RoutineState::Running;
   room.routine.routine = "bedtime";
@@ -261,12 +300,24 @@ TEST(StatusJson, HasTheHubAndEachRoomWithDevicesAndRoutine) {
                   {"driver", "simulated"},
                   {"capabilities", {"light"}},
                   {"available", true},
+                  {"availability", "available"},
+                  {"availability_reason", nullptr},
+                  {"battery", nullptr},
+                  {"link_quality", nullptr},
                   {"overridden", false},
-                  {"state", {{"on", true}, {"brightness", 0.1}, {"color_temp", 2200}}}}));
-  EXPECT_EQ(room["devices"][1]["capabilities"], (json{"light", "sound"}));
-  EXPECT_EQ(room["devices"][1]["state"], json::object());
-  EXPECT_EQ(room["devices"][1]["available"], false);
-  EXPECT_EQ(room["devices"][1]["overridden"], true);
+                  {"held", json::array()},
+                  {"state", {{"on", true}, {"brightness", 0.1}, {"color_temp", 2200}}},
+                  {"asked", json::object()},
+                  {"command", nullptr}}));
+  const json& hatch = room["devices"][1];
+  EXPECT_EQ(hatch["capabilities"], (json{"light", "sound"}));
+  EXPECT_EQ(hatch["state"], (json{{"light", {{"on", false}}}, {"sound", {{"on", true}}}}));
+  EXPECT_EQ(hatch["available"], false);
+  EXPECT_EQ(hatch["availability"], "unavailable");
+  EXPECT_EQ(hatch["availability_reason"], "out of range");
+  EXPECT_EQ(hatch["battery"], 80);
+  EXPECT_EQ(hatch["overridden"], true);
+  EXPECT_EQ(hatch["held"], (json{"light"}));
 }
 
 TEST(StatusJson, AnIdleRoutineHasNullNameAndTimes) {
@@ -298,14 +349,23 @@ TEST(RunJson, AnOpenRunHasNullEndAndOutcome) {
   run.started_at = at(19, 0, 0);
   run.pauses.push_back({at(19, 10, 0), at(19, 12, 30)});
   run.pauses.push_back({at(19, 20, 0), std::nullopt});
-  json j = to_json(run);
+  json j = to_json(run, at(19, 25, 0));
   EXPECT_EQ(j["id"], 4);
   EXPECT_EQ(j["room"], "nursery");
   EXPECT_EQ(j["routine"], "bedtime");
   EXPECT_EQ(j["started_at"], "2024-05-01T19:00:00Z");
   EXPECT_TRUE(j["ended_at"].is_null());
   EXPECT_TRUE(j["outcome"].is_null());
-  EXPECT_EQ(j["paused_ms"], 150000);
+  EXPECT_EQ(j["paused_ms"], 150000 + 300000) << "the open pause counts up to now";
+}
+
+TEST(RunJson, ARunStoppedWhilePausedCountsThePauseUpToItsEnd) {
+  RunRecord run;
+  run.started_at = at(19, 0, 0);
+  run.pauses.push_back({at(19, 10, 0), std::nullopt});
+  run.ended_at = at(19, 13, 0);
+  run.outcome = Outcome::Stopped;
+  EXPECT_EQ(to_json(run, at(20, 0, 0))["paused_ms"], 180000);
 }
 
 TEST(RunJson, AFinishedRunHasItsEndAndOutcome) {
@@ -313,7 +373,7 @@ TEST(RunJson, AFinishedRunHasItsEndAndOutcome) {
   run.started_at = at(19, 0, 0);
   run.ended_at = at(19, 45, 0);
   run.outcome = Outcome::Completed;
-  json j = to_json(run);
+  json j = to_json(run, at(20, 0, 0));
   EXPECT_EQ(j["ended_at"], "2024-05-01T19:45:00Z");
   EXPECT_EQ(j["outcome"], "completed");
 }
@@ -322,9 +382,10 @@ TEST(CommandResultJson, ListsWhatWasRequestedAppliedAndClamped) {
   CommandResult result;
   result.room = "nursery";
   result.device = "sound";
-  result.requested.volume = 0.9;
-  result.applied.volume = 0.5;
-  result.clamps.push_back({"volume", "0.9", "0.5", "the volume cap is 50%"});
+  result.capabilities = bit(Capability::Sound);
+  result.requested.volume = Level::permille(900);
+  result.applied.volume = Level::permille(500);
+  result.clamps.push_back({"volume", "0.9", "0.5", "the volume cap is 50%", false});
   EXPECT_EQ(to_json(result), (json{{"room", "nursery"},
                                    {"device", "sound"},
                                    {"requested", {{"volume", 0.9}}},

@@ -130,8 +130,8 @@ TEST_F(ControlServerTest, SendsAValidCommandToTheHubAndReportsWhatWasClamped) {
   ASSERT_EQ(calls.size(), 1u);
   EXPECT_EQ(calls[0].room, "nursery");
   EXPECT_EQ(calls[0].device, "night-light");
-  EXPECT_EQ(calls[0].command.values.on, true);
-  EXPECT_EQ(calls[0].command.values.brightness, 0.8);
+  EXPECT_EQ(calls[0].command.on, true);
+  EXPECT_EQ(calls[0].command.values.brightness, Level::permille(800));
   EXPECT_EQ(calls[0].command.transition, std::chrono::seconds(2));
 }
 

@@ -228,9 +228,9 @@ TEST_F(CtlAgainstHub, ARefusalExitsWith1AndPrintsTheServersMessage) {
 TEST_F(CtlAgainstHub, SetPrintsWhatWasAppliedAndWhatWasLimited) {
   EXPECT_EQ(run({"set", "nursery", "night-light", "brightness=80%", "on=on"}), kCtlOk);
   EXPECT_THAT(out_.str(), HasSubstr("night-light in nursery: on, brightness 30%\n"));
-  EXPECT_THAT(out_.str(), HasSubstr("brightness limited from 0.8 to 0.3"));
+  EXPECT_THAT(out_.str(), HasSubstr("brightness limited from 80% to 30%"));
   ASSERT_EQ(hub_.device_calls().size(), 1u);
-  EXPECT_EQ(hub_.device_calls()[0].command.values.brightness, 0.8);
+  EXPECT_EQ(hub_.device_calls()[0].command.values.brightness, Level::permille(800));
 }
 
 TEST_F(CtlAgainstHub, RunsPrintsATable) {

@@ -34,7 +34,7 @@ class FakeHub final : public HubApi {
   struct DeviceCall {
     std::string room;
     std::string device;
-    DeviceCommand command;
+    DeviceRequest command;
   };
 
   FakeHub() {
@@ -51,9 +51,9 @@ class FakeHub final : public HubApi {
     light.name = "Night light";
     light.driver = "simulated";
     light.capabilities = static_cast<unsigned>(Capability::Light);
-    light.available = true;
-    light.state.on = true;
-    light.state.brightness = 0.1;
+    light.availability = Availability::Available;
+    light.state.light_on = true;
+    light.state.brightness = Level::permille(100);
     light.state.color_temp = 2200;
     room.devices.push_back(light);
     room.routine.state = RoutineState::Running;
@@ -89,9 +89,9 @@ class FakeHub final : public HubApi {
     return result;
   }
 
-  Expected<std::vector<RunRecord>> runs(std::size_t limit) const override {
+  Expected<std::vector<RunRecord>> runs(const RunQuery& query) const override {
     std::lock_guard lock(mutex_);
-    runs_limits_.push_back(limit);
+    runs_limits_.push_back(query.limit);
     RunRecord open;
     open.id = 2;
     open.room = "nursery";
@@ -108,20 +108,21 @@ class FakeHub final : public HubApi {
   }
 
   Expected<CommandResult> set_device(std::string_view room, std::string_view device,
-                                     const DeviceCommand& command) override {
+                                     const DeviceRequest& command) override {
     std::lock_guard lock(mutex_);
     device_calls_.push_back({std::string(room), std::string(device), command});
     if (!has_room(room)) return unknown_room(room);
     if (device != "night-light")
       return Error{"unknown_device", fmt::format("There is no device \"{}\" in {}.", device, room),
                    404};
-    CommandResult result{
-        std::string(room), std::string(device), command.values, command.values, {}};
+    CommandResult result{std::string(room), std::string(device), bit(Capability::Light),
+                         command.values,    command.values,      {}};
+    if (command.on) result.requested.light_on = result.applied.light_on = command.on;
     // A stand-in for the night-light limit: brightness at most 30%.
-    if (command.values.brightness && *command.values.brightness > 0.3) {
-      result.applied.brightness = 0.3;
-      result.clamps.push_back({"brightness", fmt::format("{}", *command.values.brightness), "0.3",
-                               "the night light is capped at 30% after dusk"});
+    if (command.values.brightness && *command.values.brightness > Level::permille(300)) {
+      result.applied.brightness = Level::permille(300);
+      result.clamps.push_back({"brightness", describe(*command.values.brightness), "30%",
+                               "the night light is capped at 30% after dusk", false});
     }
     return result;
   }
