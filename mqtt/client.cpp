@@ -90,8 +90,7 @@ class Client::Core : public std::enable_shared_from_this<Core> {
   // Creates the Paho client and its callbacks; needs shared_from_this, so it
   // cannot be in the constructor. Throws std::invalid_argument (start-up).
   void init() {
-    poster_ = Poster{io_.get_executor(), weak_from_this()};
-    const Poster poster = poster_;
+    const Poster poster{io_.get_executor(), weak_from_this()};
     connect_listener_.poster = subscribe_listener_.poster = publish_listener_.poster =
         disconnect_listener_.poster = poster;
     connect_listener_.op = Op::Connect;
@@ -309,9 +308,9 @@ class Client::Core : public std::enable_shared_from_this<Core> {
       if (!t.key_file.empty()) ssl.set_private_key(t.key_file);
       ssl.set_enable_server_cert_auth(t.verify);
       ssl.set_verify(t.verify);
-      ssl.set_error_handler([poster = poster_](const std::string& text) {
-        poster.post([text](Core& c) { c.tls_error_ = text; });
-      });
+      // No ssl.set_error_handler(): in Paho C++ 1.2.0 the handler's context
+      // points at the ssl_options object that was copied away, and OpenSSL's
+      // first error then calls through a dangling pointer (found by a test).
       b.ssl(std::move(ssl));
     }
     return b.finalize();
@@ -320,7 +319,6 @@ class Client::Core : public std::enable_shared_from_this<Core> {
   void attempt_connect() {
     ++generation_;
     phase_ = Phase::Connecting;
-    tls_error_.clear();
     sockets_before_.clear();
     for (const SocketRef& s : sockets_to(broker_)) sockets_before_.insert(s.inode);
     try {
@@ -339,7 +337,8 @@ class Client::Core : public std::enable_shared_from_this<Core> {
     if (phase_ != Phase::Connecting) return;
     if (!ok) {
       std::string why = describe_connect_failure(rc);
-      if (!tls_error_.empty()) why += fmt::format(" (TLS: {})", tls_error_);
+      if (broker_.tls && rc == MQTTASYNC_FAILURE)
+        why += "; over TLS, check tls.ca_file against the broker's certificate and host name";
       on_connect_failed(std::move(why));
       return;
     }
@@ -591,8 +590,6 @@ class Client::Core : public std::enable_shared_from_this<Core> {
   Stats stats_;
   std::set<ino_t> sockets_before_;
   int socket_fd_ = -1;
-  std::string tls_error_;  // OpenSSL's words for the latest TLS failure
-  Poster poster_;
 
   // Declared last so that Paho (and its threads' use of the listeners) goes first.
   Listener connect_listener_;
