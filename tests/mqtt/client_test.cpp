@@ -4,6 +4,7 @@
 #include "mqtt/client.hpp"
 
 #include <gtest/gtest.h>
+#include <mosquitto.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <signal.h>
@@ -501,6 +502,34 @@ TEST_F(ClientTest, BadTopicsAreRefusedWithoutHarm) {
   ASSERT_TRUE(run_until([&] { return peer->received().size() == 1; }, {peer.get()}));
   EXPECT_EQ(peer->received()[0].topic, "hub/ok");
   EXPECT_TRUE(client->connected());
+}
+
+TEST_F(ClientTest, DestroyingTheClientMidTrafficCallsNoHandlerAfterwards) {
+  auto client = make_client(options());
+  int calls_after = 0;
+  bool destroyed = false;
+  auto sub = client->subscribe("busy/#", [&](const PubSubMessage&) {
+    if (destroyed) ++calls_after;
+  });
+  auto watch = client->watch_connection([&](bool) {
+    if (destroyed) ++calls_after;
+  });
+  client->start();
+  ASSERT_TRUE(wait_connected(*client));
+  auto peer = test_client("peer");
+  for (int i = 0; i < 200; ++i) {
+    const std::string n = std::to_string(i);
+    ASSERT_EQ(::mosquitto_publish(peer->handle(), nullptr, "busy/in", static_cast<int>(n.size()),
+                                  n.data(), 0, false),
+              0);
+    client->publish("busy/out", n, {1, false, PublishKind::State});
+  }
+  peer->pump(0ms);
+  testing::run_for(io_, 5ms, {peer.get()});  // some of it in flight, some posted, some not yet
+  client.reset();
+  destroyed = true;
+  testing::run_for(io_, 200ms, {peer.get()});  // whatever Paho had posted runs now
+  EXPECT_EQ(calls_after, 0);
 }
 
 TEST_F(ClientTest, StopWithoutABrokerEndsAtOnceAndStopsRetrying) {
