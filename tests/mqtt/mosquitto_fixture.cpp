@@ -7,6 +7,7 @@
 #include <netinet/in.h>
 #include <signal.h>
 #include <spawn.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -108,6 +109,32 @@ pid_t spawn(const std::vector<std::string>& argv, const fs::path& output) {
   return pid;
 }
 
+// Like spawn(), for the broker: it gets SIGKILL when the thread that started
+// it dies, so that a test that crashes leaves no broker behind. Between fork
+// and exec only async-signal-safe calls are made.
+pid_t spawn_bound_to_parent(const std::vector<std::string>& argv, const fs::path& output) {
+  std::vector<std::string> args = argv;
+  std::vector<char*> c_args;
+  for (auto& a : args) c_args.push_back(a.data());
+  c_args.push_back(nullptr);
+  const pid_t parent = ::getpid();
+  const pid_t pid = ::fork();
+  if (pid < 0) throw std::runtime_error(fmt::format("fork: {}", std::strerror(errno)));
+  if (pid == 0) {
+    ::prctl(PR_SET_PDEATHSIG, SIGKILL);
+    if (::getppid() != parent) ::_exit(127);  // the parent is already gone
+    const int in = ::open("/dev/null", O_RDONLY);
+    const int out = ::open(output.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
+    if (in < 0 || out < 0) ::_exit(127);
+    ::dup2(in, 0);
+    ::dup2(out, 1);
+    ::dup2(out, 2);
+    ::execve(c_args[0], c_args.data(), environ);
+    ::_exit(127);
+  }
+  return pid;
+}
+
 // Reaps `pid` if it exits within `timeout`; the wait status, or nullopt.
 std::optional<int> reap(pid_t pid, Millis timeout) {
   const auto deadline = Clock::now() + timeout;
@@ -154,6 +181,9 @@ void Mosquitto::write_config() const {
   std::string conf = fmt::format("listener {} 127.0.0.1\n", port_);
   for (const auto& line : config_.listener_lines) conf += line + "\n";
   conf += fmt::format("allow_anonymous {}\n", config_.allow_anonymous ? "true" : "false");
+  // Started as root, mosquitto would drop to its own user, and a change of
+  // user clears the parent-death signal that ends it with a crashed test.
+  if (::geteuid() == 0) conf += "user root\n";
   conf +=
       "persistence false\n"
       "set_tcp_nodelay true\n"
@@ -191,7 +221,8 @@ void Mosquitto::write_config() const {
 ::testing::AssertionResult Mosquitto::start_on(int port, Millis timeout) {
   port_ = port;
   write_config();
-  pid_ = spawn({kMosquitto, "-c", (dir_ / "mosquitto.conf").string()}, dir_ / "mosquitto.log");
+  pid_ = spawn_bound_to_parent({kMosquitto, "-c", (dir_ / "mosquitto.conf").string()},
+                               dir_ / "mosquitto.log");
   const auto deadline = Clock::now() + timeout;
   for (;;) {
     int status = 0;
