@@ -53,8 +53,8 @@ fs::path make_temp_dir(std::string_view stem) {
   std::string pattern = fmt::format("{}/{}-XXXXXX", tmp && *tmp ? tmp : "/tmp", stem);
   if (!::mkdtemp(pattern.data()))
     throw std::runtime_error(fmt::format("mkdtemp {}: {}", pattern, std::strerror(errno)));
-  // Started as root, mosquitto drops to its own user before it reads the
-  // password file and certificates: they must be readable to it.
+  // Readable to a broker run as another user than the test (a config
+  // that names a `user`), for the password file and certificates.
   ::chmod(pattern.c_str(), 0755);
   return pattern;
 }

@@ -26,7 +26,7 @@ class Certificates {
     char pattern[] = "/tmp/nursery-mqtt-tls-XXXXXX";
     if (!::mkdtemp(pattern)) throw std::runtime_error("mkdtemp failed");
     dir_ = pattern;
-    ::chmod(pattern, 0755);  // mosquitto drops to its own user before reading them
+    ::chmod(pattern, 0755);  // readable to a broker run as another user
   }
   ~Certificates() {
     std::error_code ec;
