@@ -14,6 +14,8 @@ packages=(
   libspdlog-dev libfmt-dev libhowardhinnant-date-dev tzdata
   # brokers and buses for integration tests
   mosquitto mosquitto-clients python3-dbusmock dbus
+  # the MQTT test client and the benchmark's floor responder (libmosquitto)
+  libmosquitto-dev
   # systemd-analyze (unit scoring), sqlite3 (integrity checks), ps/pgrep
   systemd sqlite3 procps
 )
