@@ -223,7 +223,15 @@ CommandId Devices::send(DeviceSlot& slot, DeviceCommand command, CommandSource s
   });
   slot.pending_.push_back(std::move(pending));
   slot.known_.merge(command.values);
-  slot.last_command_ = CommandStatus{CommandState::Pending, source, {}, now};
+  // A command sent again after one failed says so while it is on its way.
+  std::string reason;
+  if (slot.last_command_.state == CommandState::Failed ||
+      slot.last_command_.state == CommandState::TimedOut)
+    reason = fmt::format("the last command {}: {}", command_state_name(slot.last_command_.state),
+                         slot.last_command_.reason);
+  else if (slot.last_command_.state == CommandState::Pending)
+    reason = slot.last_command_.reason;
+  slot.last_command_ = CommandStatus{CommandState::Pending, source, std::move(reason), now};
   arm_timeout(slot);
   slot.device_->apply(command);
   return command.id;

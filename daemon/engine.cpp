@@ -186,7 +186,8 @@ void RoutineEngine::tick() {
   const Duration e = routine_elapsed(run_, now);
   const bool paused = is_paused(run_);
   const int index = timeline_->step_index(e);
-  const bool step_began = index != step_index_ && timeline_->routine().steps.front().at <= e;
+  // The position a run begins (or is recovered) at is not a step beginning.
+  const bool step_began = step_index_ >= 0 && index != step_index_;
   step_index_ = index;
   for (Role role : kAllCapabilities) {
     const int last = timeline_->last_step_of(role, e);

@@ -4,11 +4,10 @@
 // loop is restarted. Uses real (steady) time, never the scaled domain clock.
 // Without NOTIFY_SOCKET every call is a no-op. Thread: the loop thread.
 
-#include <chrono>
-#include <string_view>
-
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/steady_timer.hpp>
+#include <chrono>
+#include <string_view>
 
 namespace nursery {
 
@@ -23,6 +22,7 @@ class SystemdNotifier {
   // otherwise arms no timer at all (no idle wake-ups).
   void start_watchdog();
   bool watchdog_enabled() const { return interval_.count() > 0; }
+  std::chrono::microseconds watchdog_interval() const { return interval_; }
 
  private:
   void schedule_ping();

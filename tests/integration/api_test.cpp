@@ -165,28 +165,28 @@ TEST(ControlApi, AManualCommandHoldsTheDeviceUntilTheNextStep) {
   EXPECT_EQ(device_in(held, "night-light")["overridden"], true) << held.dump();
   EXPECT_EQ(device_in(held, "sound")["overridden"], false) << held.dump();
 
-  // Still held, and still where the parent put it, well before the next step.
-  std::this_thread::sleep_until(t0 + 1200ms);
-  auto later = status_of(daemon);
-  EXPECT_EQ(room_routine(later)["step_index"], first_index);
-  EXPECT_EQ(device_in(later, "night-light")["overridden"], true) << later.dump();
-  EXPECT_DOUBLE_EQ(device_in(later, "night-light")["state"]["brightness"].get<double>(), 0.2);
-
-  // The next step (at 2 s) takes the light back.
-  // The status computes the step from the clock; the step's own wake-up may
-  // come a moment later, so a short overlap is allowed, a lasting one is not.
+  // While the routine is still at its first steps, the light stays where the
+  // parent put it; the next light step (at 2 s) takes it back. Checked on
+  // every status seen, whenever the machine lets the test look: no time
+  // window is assumed. The status computes the step from the clock and the
+  // step's own wake-up may come a moment later, so a short overlap is
+  // allowed — generously, for a loaded machine — a lasting one is not.
   json released;
   std::optional<Clock::time_point> next_step_seen;
-  const auto deadline = t0 + 4s;
+  const auto deadline = t0 + 30s;
   while (Clock::now() < deadline) {
     json s = status_of(daemon);
     if (device_in(s, "night-light")["overridden"] == false) {
       released = s;
       break;
     }
-    if (room_routine(s)["step_index"] != first_index && !next_step_seen)
+    if (room_routine(s)["step_index"] == first_index) {
+      EXPECT_DOUBLE_EQ(device_in(s, "night-light")["state"]["brightness"].get<double>(), 0.2)
+          << s.dump();
+    } else if (!next_step_seen) {
       next_step_seen = Clock::now();
-    ASSERT_FALSE(next_step_seen && Clock::now() - *next_step_seen > 500ms)
+    }
+    ASSERT_FALSE(next_step_seen && Clock::now() - *next_step_seen > 10s)
         << "the next step began but the light is still held: " << s.dump();
     std::this_thread::sleep_for(20ms);
   }
