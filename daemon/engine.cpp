@@ -53,6 +53,21 @@ RoutineStatus RoutineEngine::status() const {
   return s;
 }
 
+std::optional<RunRecord> RoutineEngine::after_resume() const {
+  if (!timeline_ || !is_paused(run_)) return std::nullopt;
+  RunRecord run = run_;
+  run.pauses.back().to = clock_.now();
+  return run;
+}
+
+std::optional<RunRecord> RoutineEngine::after_skip() const {
+  if (!timeline_) return std::nullopt;
+  RunRecord run = run_;
+  const Duration e = routine_elapsed(run_, clock_.now());
+  run.skipped += timeline_->next_step_at(e).value_or(timeline_->duration()) - e;
+  return run;
+}
+
 Status RoutineEngine::pause() {
   if (!timeline_) return not_running();
   if (is_paused(run_)) return Error{"already_paused", "The routine is already paused.", 409};
@@ -65,7 +80,7 @@ Status RoutineEngine::pause() {
 Status RoutineEngine::resume() {
   if (!timeline_) return not_running();
   if (!is_paused(run_)) return Error{"not_paused", "The routine is not paused.", 409};
-  run_.pauses.back().to = clock_.now();
+  run_ = *after_resume();
   log_.info("{}: {} resumed", room_, timeline_->routine().name);
   for (auto& t : targets_) t.asked = {};  // what was paused is asked for again
   tick();
@@ -74,10 +89,9 @@ Status RoutineEngine::resume() {
 
 Status RoutineEngine::skip() {
   if (!timeline_) return not_running();
-  const Duration e = routine_elapsed(run_, clock_.now());
-  const auto next = timeline_->next_step_at(e);
+  const auto next = timeline_->next_step_at(routine_elapsed(run_, clock_.now()));
   // Past the last step: to the end, where every device has its final values.
-  run_.skipped += next.value_or(timeline_->duration()) - e;
+  run_ = *after_skip();
   if (!next) log_.info("{}: skipped to the end of {}", room_, timeline_->routine().name);
   if (is_paused(run_)) return Ok{};  // the position moves; nothing is applied until resume
   tick();

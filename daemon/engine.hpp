@@ -60,6 +60,12 @@ class RoutineEngine {
   const RunRecord& run() const { return run_; }
   RoutineStatus status() const;
 
+  // The run record as resume() or skip() would leave it, without changing
+  // anything: the hub stores it first, and refuses what it cannot store.
+  // Null when the action would be refused anyway.
+  std::optional<RunRecord> after_resume() const;
+  std::optional<RunRecord> after_skip() const;
+
   // Each changes the run record (the caller stores it) and the devices.
   Status pause();
   Status resume();

@@ -178,8 +178,10 @@ void Hub::recover_runs() {
     }
     log_.notice("closing run {} of {} in {} as interrupted{}", run.id, run.routine, run.room,
                 known ? ": it would have ended meanwhile" : ": its room or routine is gone");
-    if (auto st = store_.end_run(run.id, std::max(now, run.started_at), Outcome::Interrupted); !st)
-      log_.error("cannot close run {}: {}", run.id, st.error().message);
+    const TimePoint ended = std::max(now, run.started_at);
+    (void)store_write(fmt::format("the end of run {}", run.id), [this, id = run.id, ended] {
+      return store_.end_run(id, ended, Outcome::Interrupted);
+    });
   }
 }
 
@@ -407,8 +409,10 @@ void Hub::routine_ended(std::string_view room_id, Outcome outcome) {
   if (!room) return;
   const RunRecord& run = room->engine().run();
   const TimePoint ended = std::max(*run.ended_at, run.started_at);
-  if (auto st = store_.end_run(run.id, ended, outcome); !st)
-    log_.error("cannot store the end of run {}: {}", run.id, st.error().message);
+  const auto id = run.id;
+  last_end_stored_ = store_write(fmt::format("the end of run {}", id), [this, id, ended, outcome] {
+    return store_.end_run(id, ended, outcome);
+  });
   record(room_id, "", "routine_ended", fmt::format("{} {}", run.routine, outcome_name(outcome)),
          CommandSource::Routine);
   log_.child("engine").notice("{}: {} {}", room->config().name, run.routine, outcome_name(outcome));
@@ -459,30 +463,50 @@ Expected<RoutineStatus> Hub::routine(std::string_view room_id, const RoutineRequ
     case RoutineAction::Stop:
       record(room_id, "", "routine_stop", engine.run().routine, source);
       ending_source_ = source;
-      engine.end(Outcome::Stopped);
+      engine.end(Outcome::Stopped);  // acts on the devices whether or not it can be stored
+      if (!last_end_stored_) return unstored("The routine is stopped", last_end_stored_.error());
       return engine.status();
     case RoutineAction::Pause:
       st = engine.pause();
       change = event::RoutineChange::Paused;
       break;
     case RoutineAction::Resume:
-      st = engine.resume();
-      change = event::RoutineChange::Resumed;
+    case RoutineAction::Skip: {
+      // Not the safe direction (a massager may come back on): stored first,
+      // and not done at all when it cannot be.
+      auto next =
+          request.action == RoutineAction::Resume ? engine.after_resume() : engine.after_skip();
+      if (next)
+        if (auto saved = store_.update_run(*next); !saved) {
+          log_.error("cannot store run progress: {}", saved.error().message);
+          note_store_problem(saved.error());
+          return saved.error();
+        }
+      if (request.action == RoutineAction::Resume) {
+        st = engine.resume();
+        change = event::RoutineChange::Resumed;
+      } else {
+        st = engine.skip();
+      }
       break;
-    case RoutineAction::Skip:
-      st = engine.skip();
-      break;
+    }
     case RoutineAction::Start:
       break;
   }
   if (!st) return st.error();
+  Status stored = Ok{};
   if (engine.active()) {
-    if (auto saved = store_.update_run(engine.run()); !saved)
-      log_.error("cannot store run progress: {}", saved.error().message);
+    const RunRecord run = engine.run();
+    stored = store_write(fmt::format("the progress of run {}", run.id),
+                         [this, run] { return store_.update_run(run); });
     record(room_id, "", fmt::format("routine_{}", routine_action_name(request.action)),
            engine.run().routine, source);
     publish_routine(change, *room, source);
   }
+  if (!stored)
+    return unstored(request.action == RoutineAction::Pause ? "The routine is paused"
+                                                           : "The routine has moved on",
+                    stored.error());
   return engine.status();
 }
 
@@ -532,7 +556,7 @@ Expected<CommandResult> Hub::set_device(std::string_view room_id, std::string_vi
 // --- status ---------------------------------------------------------------------
 
 HubStatus Hub::status() const {
-  HubStatus s{config_.hub.name, config_.hub.time_zone, kVersion, clock_.now(), {}};
+  HubStatus s{config_.hub.name, config_.hub.time_zone, kVersion, clock_.now(), {}, store_problem_};
   for (const auto& room : rooms_) {
     RoomStatus rs{room->id(),
                   room->config().name,
@@ -562,6 +586,7 @@ std::string Hub::summary() const {
       parts.push_back(fmt::format("{}: {} {}, step {} of {}", room->config().name, s.routine,
                                   routine_state_name(s.state), s.step_index + 1, s.step_count));
   }
+  if (!store_problem_.empty()) parts.push_back(fmt::format("storage: {}", store_problem_));
   return fmt::format("{}", fmt::join(parts, "; "));
 }
 
@@ -582,12 +607,61 @@ void Hub::on_clock_jump(Duration by) {
                signed_duration(by));
   for (auto& room : rooms_) {
     room->shift(by);
-    if (room->engine().active())
-      if (auto st = store_.update_run(room->engine().run()); !st)
-        log_.error("cannot store run progress: {}", st.error().message);
+    if (room->engine().active()) {
+      const RunRecord run = room->engine().run();
+      (void)store_write(fmt::format("the progress of run {}", run.id),
+                        [this, run] { return store_.update_run(run); });
+    }
   }
   gate_.shift(by);
   record("", "", "clock_jump", signed_duration(by), CommandSource::Safety);
+}
+
+Status Hub::store_write(std::string what, std::function<Status()> write) {
+  // Later writes wait behind earlier ones, so what is stored stays in order.
+  Status st = unstored_.empty() ? write() : Status(Error{"storage_pending", store_problem_, 507});
+  if (st) return st;
+  if (unstored_.empty()) {
+    log_.error("cannot store {}: {}; retrying until it can", what, st.error().message);
+    note_store_problem(st.error());
+  }
+  unstored_.push_back({std::move(what), std::move(write)});
+  if (!store_retry_) store_retry_ = clock_.make_alarm();
+  if (!store_retry_->pending()) {
+    store_backoff_ = kFirstRetry;
+    store_retry_->set(clock_.now() + store_backoff_, [this] { retry_store(); });
+  }
+  return st;
+}
+
+void Hub::retry_store() {
+  while (!unstored_.empty()) {
+    Status st = unstored_.front().write();
+    if (!st) {
+      note_store_problem(st.error());
+      store_backoff_ = std::min(store_backoff_ * 2, kMaxRetry);
+      store_retry_->set(clock_.now() + store_backoff_, [this] { retry_store(); });
+      return;
+    }
+    log_.notice("stored {} after all", unstored_.front().what);
+    unstored_.pop_front();
+  }
+  store_problem_.clear();
+  events_.publish(event::StoreState{""});
+}
+
+void Hub::note_store_problem(const Error& error) {
+  if (store_problem_ == error.message) return;
+  store_problem_ = error.message;
+  events_.publish(event::StoreState{store_problem_});
+}
+
+Error Hub::unstored(std::string_view done, const Error& why) const {
+  return Error{why.code == "storage_pending" ? "storage_full" : why.code,
+               fmt::format("{}, but the hub could not record it: {} It keeps trying, and "
+                           "records it as soon as it can.",
+                           done, store_problem_.empty() ? why.message : store_problem_),
+               why.http_status >= 500 ? why.http_status : 507};
 }
 
 void Hub::record(std::string_view room, std::string_view device, std::string_view kind,

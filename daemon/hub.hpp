@@ -12,6 +12,7 @@
 // (apply_config), keeping the devices whose config did not change.
 // Thread: the loop thread. Never throws.
 
+#include <deque>
 #include <functional>
 #include <memory>
 #include <optional>
@@ -114,6 +115,20 @@ class Hub final : public HubApi,
   const Room* find_room(std::string_view id) const;
   bool night(const DeviceSlot& slot) const;
 
+  // Stores through `write`; when the store refuses (a full disk), keeps the
+  // write and retries it, in order, until it succeeds. Returns the refusal.
+  Status store_write(std::string what, std::function<Status()> write);
+  void retry_store();
+  void note_store_problem(const Error& error);
+  // The error a surface gets for a change that took effect but could not be
+  // stored yet.
+  Error unstored(std::string_view done, const Error& why) const;
+
+  struct UnstoredWrite {
+    std::string what;
+    std::function<Status()> write;
+  };
+
   struct Retry {
     DeviceValues safety;  // what the gate must still get to the device
     Duration backoff{0};
@@ -132,6 +147,11 @@ class Hub final : public HubApi,
   std::vector<std::unique_ptr<Room>> rooms_;
   std::map<std::string, Retry> retries_;
   Subscription jump_watch_;
+  std::deque<UnstoredWrite> unstored_;
+  std::unique_ptr<Alarm> store_retry_;
+  Duration store_backoff_{0};
+  std::string store_problem_;
+  Status last_end_stored_ = Ok{};  // whether the run that just ended is stored
   CommandSource ending_source_ = CommandSource::Routine;  // who ends the run being ended
 };
 

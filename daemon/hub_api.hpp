@@ -73,6 +73,9 @@ struct HubStatus {
   std::string version;
   TimePoint now;
   std::vector<RoomStatus> rooms;
+  // Empty while the store takes every write; otherwise why it does not
+  // ("the hub's storage is full…") while the hub keeps retrying.
+  std::string store_problem;
 };
 
 enum class RoutineAction { Start, Stop, Pause, Resume, Skip };

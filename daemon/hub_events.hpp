@@ -82,13 +82,19 @@ struct CommandResult {
 // The hub's configuration was reloaded: rooms and devices may have changed.
 struct Reloaded {};
 
+// The store stopped or started taking writes (a full disk): `problem` is
+// empty once everything is stored again.
+struct StoreState {
+  std::string problem;
+};
+
 }  // namespace nursery::event
 
 namespace nursery {
 
 using HubEvent = std::variant<event::Routine, event::DeviceState, event::DeviceAvailability,
                               event::DeviceBattery, event::Clamped, event::Override, event::AutoOff,
-                              event::CommandResult, event::Reloaded>;
+                              event::CommandResult, event::Reloaded, event::StoreState>;
 
 class HubEvents {
  public:

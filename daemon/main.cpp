@@ -132,14 +132,34 @@ constexpr OptionSpec kOptionSpecs[] = {
 };
 
 std::string usage() {
+  constexpr std::size_t kIndent = 21, kWidth = 80;
   std::string out =
       "Usage: nurseryd [OPTION]...\n"
       "Run the nursery hub: routines, safety limits and the sleep log for the devices in\n"
       "the configuration.\n\n";
   for (const auto& spec : kOptionSpecs) {
-    std::string head =
+    std::string line =
         fmt::format("  {}{}{}", spec.name, spec.value.empty() ? "" : " ", spec.value);
-    out += fmt::format("{:<21}{}\n", head, spec.help);
+    line.resize(kIndent, ' ');
+    // The help, wrapped at word boundaries under its column.
+    std::string_view help = spec.help;
+    std::size_t column = kIndent;
+    while (!help.empty()) {
+      const auto space = help.find(' ');
+      const auto word = help.substr(0, space);
+      if (column > kIndent && column + 1 + word.size() > kWidth) {
+        out += line + "\n";
+        line.assign(kIndent, ' ');
+        column = kIndent;
+      } else if (column > kIndent) {
+        line += ' ';
+        ++column;
+      }
+      line += word;
+      column += word.size();
+      help = space == std::string_view::npos ? std::string_view{} : help.substr(space + 1);
+    }
+    out += line + "\n";
   }
   return out;
 }

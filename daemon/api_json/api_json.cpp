@@ -213,6 +213,9 @@ nlohmann::json to_json(const HubStatus& status) {
            {"now", format_utc(status.now)},
        }},
       {"rooms", std::move(rooms)},
+      {"store",
+       {{"state", status.store_problem.empty() ? "ok" : "degraded"},
+        {"problem", status.store_problem.empty() ? json(nullptr) : json(status.store_problem)}}},
   };
 }
 

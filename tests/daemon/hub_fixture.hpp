@@ -88,10 +88,57 @@ class PhysicalLog {
   std::map<std::string, std::vector<Entry>> entries_;
 };
 
+// The store, with a switch that makes every write fail as a full disk does.
+class FullableStore final : public RunStore {
+ public:
+  explicit FullableStore(RunStore& inner) : inner_(inner) {}
+  bool full = false;
+
+  Expected<std::int64_t> begin_run(const RunRecord& run) override {
+    if (full) return refused();
+    return inner_.begin_run(run);
+  }
+  Status update_run(const RunRecord& run) override {
+    if (full) return refused();
+    return inner_.update_run(run);
+  }
+  Status end_run(std::int64_t id, TimePoint ended_at, Outcome outcome) override {
+    if (full) return refused();
+    return inner_.end_run(id, ended_at, outcome);
+  }
+  Expected<std::vector<RunRecord>> open_runs() override { return inner_.open_runs(); }
+  Expected<std::vector<RunRecord>> recent_runs(const RunFilter& f) override {
+    return inner_.recent_runs(f);
+  }
+  Status add_event(const EventRecord& event) override {
+    if (full) return refused();
+    return inner_.add_event(event);
+  }
+  Expected<std::vector<EventRecord>> recent_events(std::size_t limit) override {
+    return inner_.recent_events(limit);
+  }
+  Expected<std::int64_t> begin_usage(const UsageRecord& usage) override {
+    if (full) return refused();
+    return inner_.begin_usage(usage);
+  }
+  Status update_usage(const UsageRecord& usage) override {
+    if (full) return refused();
+    return inner_.update_usage(usage);
+  }
+  Expected<std::vector<UsageRecord>> usage_since(TimePoint since) override {
+    return inner_.usage_since(since);
+  }
+
+ private:
+  static Error refused() {
+    return Error{"storage_full", "the hub's storage is full: free space on its SD card.", 507};
+  }
+  RunStore& inner_;
+};
+
 class HubFixture : public ::testing::Test {
  protected:
   HubFixture() {
-    store_ = std::move(*SqliteStore::open(":memory:"));
     watch_ = world_.watch(
         [this](const std::string& id, const DeviceValues& state, plugins::simulated::Cause cause) {
           physical_.add(id, clock_.now(), state, cause);
@@ -103,7 +150,7 @@ class HubFixture : public ::testing::Test {
   // (which dies without shutting down, as after kill -9).
   void start(const std::string& text = example_config_text()) {
     hub_.reset();
-    hub_ = std::make_unique<Hub>(clock_, *store_, sink_, events_,
+    hub_ = std::make_unique<Hub>(clock_, disk_, sink_, events_,
                                  [this](const config::DeviceConfig& c,
                                         DeviceHost& host) -> Expected<std::unique_ptr<Device>> {
                                    if (c.id == failing_device_)
@@ -181,7 +228,8 @@ class HubFixture : public ::testing::Test {
 
   ManualClock clock_{kEvening};
   MemorySink sink_;
-  std::unique_ptr<SqliteStore> store_;
+  std::unique_ptr<SqliteStore> store_ = std::move(*SqliteStore::open(":memory:"));
+  FullableStore disk_{*store_};
   plugins::simulated::World world_{clock_};
   plugins::PluginEnvironment environment_{&world_};
   PhysicalLog physical_;

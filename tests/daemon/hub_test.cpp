@@ -659,3 +659,70 @@ TEST_F(HubTest, EveryCommandIsStoredWithItsSource) {
 
 }  // namespace
 }  // namespace nursery::testing
+
+namespace nursery::testing {
+namespace {
+
+using FullDiskTest = HubFixture;
+
+TEST_F(FullDiskTest, AStopThatCannotBeStoredStillStopsAnswers507AndIsStoredLater) {
+  start();
+  ASSERT_TRUE(act(RoutineAction::Start));
+  clock_.advance(6min);
+  disk_.full = true;
+  auto stopped = act(RoutineAction::Stop);
+  ASSERT_FALSE(stopped);
+  EXPECT_EQ(stopped.error().code, "storage_full");
+  EXPECT_EQ(stopped.error().http_status, 507);
+  EXPECT_NE(stopped.error().message.find("stopped"), std::string::npos) << stopped.error().message;
+  EXPECT_EQ(physical("massager").massager_on, false) << "the safe direction acts at once";
+  EXPECT_EQ(routine().state, RoutineState::Idle);
+  EXPECT_FALSE(hub_->status().store_problem.empty());
+  EXPECT_NE(hub_->summary().find("storage"), std::string::npos);
+  clock_.advance(1min);
+  disk_.full = false;
+  clock_.advance(2min);  // the retry stores it
+  EXPECT_TRUE(hub_->status().store_problem.empty());
+  EXPECT_EQ(runs()[0].outcome, Outcome::Stopped);
+  start();  // and a restart does not bring the stopped routine back
+  EXPECT_EQ(routine().state, RoutineState::Idle);
+  EXPECT_EQ(physical("night-light").light_on, true) << "left as it was; nothing switched on again";
+}
+
+TEST_F(FullDiskTest, APauseThatCannotBeStoredStillSwitchesTheMassagerOff) {
+  start();
+  ASSERT_TRUE(act(RoutineAction::Start));
+  clock_.advance(6min);
+  disk_.full = true;
+  auto paused = act(RoutineAction::Pause);
+  ASSERT_FALSE(paused);
+  EXPECT_EQ(paused.error().http_status, 507);
+  EXPECT_EQ(physical("massager").massager_on, false);
+  EXPECT_EQ(routine().state, RoutineState::Paused);
+}
+
+TEST_F(FullDiskTest, AResumeThatCannotBeStoredIsRefusedAndChangesNothing) {
+  start();
+  ASSERT_TRUE(act(RoutineAction::Start));
+  clock_.advance(6min);
+  ASSERT_TRUE(act(RoutineAction::Pause));
+  disk_.full = true;
+  auto resumed = act(RoutineAction::Resume);
+  ASSERT_FALSE(resumed);
+  EXPECT_EQ(resumed.error().http_status, 507);
+  EXPECT_EQ(routine().state, RoutineState::Paused);
+  EXPECT_EQ(physical("massager").massager_on, false);
+}
+
+TEST_F(FullDiskTest, AStartThatCannotBeStoredIsRefused) {
+  start();
+  disk_.full = true;
+  auto started = act(RoutineAction::Start);
+  ASSERT_FALSE(started);
+  EXPECT_EQ(started.error().http_status, 507);
+  EXPECT_EQ(routine().state, RoutineState::Idle);
+  EXPECT_EQ(physical("night-light").light_on, false);
+}
+
+}  // namespace
+}  // namespace nursery::testing
