@@ -302,7 +302,11 @@ class Daemon {
  private:
   void on_hub_change() {
     if (stopping_) return;
-    notifier_.status(hub_->summary());
+    // STATUS= when what it says changes, not on every event.
+    if (auto summary = hub_->summary(); summary != last_status_) {
+      notifier_.status(summary);
+      last_status_ = std::move(summary);
+    }
     if (options_.demo && demo_started_ && !hub_->any_routine_active())
       boost::asio::post(io_, [this] { finish_demo(); });
   }
@@ -388,6 +392,7 @@ class Daemon {
   std::unique_ptr<plugins::simulated::World> world_;
   plugins::PluginEnvironment environment_;
   std::unique_ptr<Hub> hub_;
+  std::string last_status_;
   bool demo_started_ = false;
   bool stopping_ = false;
   int exit_code_ = 0;

@@ -41,7 +41,9 @@ std::string one_line(std::string_view text) {
 // linking libsystemd, which would load it and five compression and crypto
 // libraries (about 1 MB resident) for one sendto().
 // A failed notification is not worth failing over: systemd will time out the
-// start or the watchdog, which is the signal a person sees anyway.
+// start or the watchdog, which is the signal a person sees anyway. It never
+// blocks the loop either: a service manager that does not read its socket
+// loses a message (MSG_DONTWAIT), the hub does not stop.
 void notify(const std::string& state) {
   const char* path = std::getenv("NOTIFY_SOCKET");
   if (!path || (path[0] != '/' && path[0] != '@')) return;
@@ -51,9 +53,10 @@ void notify(const std::string& state) {
   if (length >= sizeof addr.sun_path) return;
   std::memcpy(addr.sun_path, path, length);
   if (addr.sun_path[0] == '@') addr.sun_path[0] = '\0';
-  const int fd = ::socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+  const int fd = ::socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
   if (fd < 0) return;
-  ::sendto(fd, state.data(), state.size(), MSG_NOSIGNAL, reinterpret_cast<sockaddr*>(&addr),
+  ::sendto(fd, state.data(), state.size(), MSG_NOSIGNAL | MSG_DONTWAIT,
+           reinterpret_cast<sockaddr*>(&addr),
            static_cast<socklen_t>(offsetof(sockaddr_un, sun_path) + length));
   ::close(fd);
 }
