@@ -13,8 +13,8 @@
 // rules (Australia/Sydney), changes at midnight (America/Santiago). Weekdays
 // and dates are always the LOCAL ones.
 //
-// Pure functions: any thread. Nothing here throws, except that a null zone
-// pointer is never accepted (take the zone from find_zone()).
+// Pure functions: any thread. Nothing here throws (find_zone catches the tz
+// database's exceptions and returns them as an Error).
 
 #include <date/tz.h>
 
