@@ -112,7 +112,7 @@ Expected<std::unique_ptr<Hub>> Hub::create(config::Config config, Clock& clock, 
 void Hub::recover() {
   const TimePoint now = clock_.now();
   // Night mode follows the newest bedtime or wake run of each room.
-  if (auto recent = store_.recent_runs(50)) {
+  if (auto recent = store_.recent_runs(RunQuery{.limit = 50})) {
     for (auto it = recent->rbegin(); it != recent->rend(); ++it) {
       Room* room = find_room(it->room);
       const auto* routine = config_.find_routine(it->routine);
@@ -401,8 +401,13 @@ Expected<RoutineStatus> Hub::routine(std::string_view room_id, const RoutineRequ
   return engine.status();
 }
 
-Expected<std::vector<RunRecord>> Hub::runs(std::size_t limit) const {
-  return store_.recent_runs(limit);
+Expected<std::vector<RunRecord>> Hub::runs(const RunQuery& query) const {
+  if (query.room && !find_room(*query.room))
+    return Error{"unknown_room", fmt::format("There is no room \"{}\".", *query.room), 404};
+  if (query.routine && !config_.find_routine(*query.routine))
+    return Error{"unknown_routine", fmt::format("There is no routine \"{}\".", *query.routine),
+                 404};
+  return store_.recent_runs(query);
 }
 
 Expected<CommandResult> Hub::set_device(std::string_view room_id, std::string_view device_id,

@@ -68,7 +68,7 @@ class Hub final : public HubApi, public DeviceHost, public RoutineHost {
   // HubApi
   HubStatus status() const override;
   Expected<RoutineStatus> routine(std::string_view room, const RoutineRequest& request) override;
-  Expected<std::vector<RunRecord>> runs(std::size_t limit) const override;
+  Expected<std::vector<RunRecord>> runs(const RunQuery& query) const override;
   Expected<CommandResult> set_device(std::string_view room, std::string_view device,
                                      const DeviceCommand& command) override;
 

@@ -84,7 +84,9 @@ class HubApi {
   virtual ~HubApi() = default;
   virtual HubStatus status() const = 0;
   virtual Expected<RoutineStatus> routine(std::string_view room, const RoutineRequest& request) = 0;
-  virtual Expected<std::vector<RunRecord>> runs(std::size_t limit) const = 0;
+  // The stored runs the query selects, newest first. A room that is not in
+  // the config is "unknown_room" (404), a routine "unknown_routine" (404).
+  virtual Expected<std::vector<RunRecord>> runs(const RunQuery& query) const = 0;
   virtual Expected<CommandResult> set_device(std::string_view room, std::string_view device,
                                              const DeviceCommand& command) = 0;
 };

@@ -147,8 +147,8 @@ class CurrentHub final : public HubApi {
   Expected<RoutineStatus> routine(std::string_view room, const RoutineRequest& r) override {
     return hub->routine(room, r);
   }
-  Expected<std::vector<RunRecord>> runs(std::size_t limit) const override {
-    return hub->runs(limit);
+  Expected<std::vector<RunRecord>> runs(const RunQuery& query) const override {
+    return hub->runs(query);
   }
   Expected<CommandResult> set_device(std::string_view room, std::string_view device,
                                      const DeviceCommand& c) override {
@@ -239,7 +239,7 @@ class Daemon {
 
   void finish_demo() {
     if (stopping_) return;
-    if (auto runs = hub_->runs(5)) {
+    if (auto runs = hub_->runs(RunQuery{.limit = 5})) {
       log_.notice("stored runs, newest first:");
       for (const auto& run : *runs)
         log_.notice("  {} {}: started {}, ended {}, {}", run.room, run.routine,

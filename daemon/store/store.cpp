@@ -291,11 +291,17 @@ Expected<std::vector<RunRecord>> SqliteStore::open_runs() {
   }
 }
 
-Expected<std::vector<RunRecord>> SqliteStore::recent_runs(std::size_t limit) {
+Expected<std::vector<RunRecord>> SqliteStore::recent_runs(const RunQuery& query) {
   try {
-    SQLite::Statement st(*db_,
-                         std::string(kRunColumns) + "ORDER BY started_at DESC, id DESC LIMIT ?");
-    st.bind(1, limit_param(limit));
+    // Only our constant fragments go into the SQL; the ids are bound.
+    std::string sql = kRunColumns;
+    if (query.room) sql += "WHERE room = :room ";
+    if (query.routine) sql += query.room ? "AND routine = :routine " : "WHERE routine = :routine ";
+    sql += "ORDER BY started_at DESC, id DESC LIMIT :limit";
+    SQLite::Statement st(*db_, sql);
+    if (query.room) st.bind(":room", *query.room);
+    if (query.routine) st.bind(":routine", *query.routine);
+    st.bind(":limit", limit_param(query.limit));
     return read_runs(st);
   } catch (const std::exception& e) {
     return store_error(fmt::format("cannot read the recent runs: {}", e.what()));

@@ -83,7 +83,7 @@ TEST_F(HubTest, PlaysTheWholeBedtimeRoutineAndStoresTheRun) {
   EXPECT_EQ(sim("night-light").state().on, false);
   EXPECT_EQ(sim("massager").state().on, false);
   EXPECT_EQ(sim("sound").state().on, true);  // white noise plays on through the night
-  auto runs = *hub_->runs(10);
+  auto runs = *hub_->runs({.limit = 10});
   ASSERT_EQ(runs.size(), 1u);
   EXPECT_EQ(runs[0].outcome, Outcome::Completed);
   EXPECT_EQ(runs[0].ended_at, kEvening + 45min);
@@ -162,7 +162,7 @@ TEST_F(HubTest, StopEndsTheRunAsStoppedAndSwitchesTheMassagerOff) {
   ASSERT_TRUE(act(RoutineAction::Stop));
   EXPECT_EQ(sim("massager").state().on, false);
   EXPECT_EQ(routine().state, RoutineState::Idle);
-  EXPECT_EQ((*hub_->runs(1))[0].outcome, Outcome::Stopped);
+  EXPECT_EQ((*hub_->runs({.limit = 1}))[0].outcome, Outcome::Stopped);
   EXPECT_FALSE(act(RoutineAction::Stop)) << "stopping an idle room is refused";
 }
 
@@ -173,7 +173,7 @@ TEST_F(HubTest, StartingWhileRunningIsRefusedAndChangesNothing) {
   ASSERT_FALSE(second);
   EXPECT_EQ(second.error().http_status, 409);
   EXPECT_EQ(routine().routine, "bedtime");
-  EXPECT_EQ(hub_->runs(10)->size(), 1u);
+  EXPECT_EQ(hub_->runs({.limit = 10})->size(), 1u);
 }
 
 TEST_F(HubTest, AChangeByHandHoldsTheDeviceUntilTheNextStep) {
@@ -237,9 +237,9 @@ TEST_F(HubTest, ResumesAfterACrashWhereTheRoutineWouldBeNow) {
   EXPECT_EQ(routine().step_index, 3);  // the massager's rise at 10 min
   EXPECT_EQ(sim("massager").state().on, true);
   EXPECT_DOUBLE_EQ(*sim("night-light").state().brightness, 0.10);
-  EXPECT_EQ(hub_->runs(10)->size(), 1u);
+  EXPECT_EQ(hub_->runs({.limit = 10})->size(), 1u);
   clock_.advance(40min);
-  EXPECT_EQ((*hub_->runs(1))[0].outcome, Outcome::Completed);
+  EXPECT_EQ((*hub_->runs({.limit = 1}))[0].outcome, Outcome::Completed);
 }
 
 TEST_F(HubTest, ClosesARunThatWouldHaveEndedWhileTheHubWasDownAsInterrupted) {
@@ -250,7 +250,7 @@ TEST_F(HubTest, ClosesARunThatWouldHaveEndedWhileTheHubWasDownAsInterrupted) {
   clock_.advance(2h);
   start();
   EXPECT_EQ(routine().state, RoutineState::Idle);
-  EXPECT_EQ((*hub_->runs(1))[0].outcome, Outcome::Interrupted);
+  EXPECT_EQ((*hub_->runs({.limit = 1}))[0].outcome, Outcome::Interrupted);
 }
 
 TEST_F(HubTest, NeverRestartsAMassageWhoseSessionWindowHasPassed) {
@@ -293,7 +293,7 @@ TEST_F(HubTest, ShutdownLeavesTheMassagerOffAndTheRunOpen) {
   clock_.advance(6min);
   hub_->shutdown();
   EXPECT_EQ(sim("massager").state().on, false);
-  EXPECT_FALSE((*hub_->runs(1))[0].outcome);
+  EXPECT_FALSE((*hub_->runs({.limit = 1}))[0].outcome);
 }
 
 TEST_F(HubTest, NightLimitsLastFromBedtimeUntilTheWakeRoutine) {

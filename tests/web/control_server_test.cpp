@@ -206,7 +206,12 @@ TEST_F(ControlServerTest, ServesTwoRequestsOnOneKeptAliveConnection) {
   EXPECT_EQ(on_loop([this] { return server_->connections_accepted(); }), 1u);
 }
 
-TEST_F(ControlServerTest, PassesTheRunsLimitAndRefusesABadOne) {
+// The query the hub got, as "room|routine|limit" ("*" for an unset filter).
+std::string described(const RunQuery& q) {
+  return fmt::format("{}|{}|{}", q.room.value_or("*"), q.routine.value_or("*"), q.limit);
+}
+
+TEST_F(ControlServerTest, PassesTheRunsFiltersAndLimitToTheHub) {
   auto c = client();
   auto response = c.request("GET", "/api/v1/runs");
   ASSERT_TRUE(response.ok());
@@ -216,18 +221,72 @@ TEST_F(ControlServerTest, PassesTheRunsLimitAndRefusesABadOne) {
   EXPECT_TRUE(response->body["runs"][0]["outcome"].is_null());
   EXPECT_EQ(response->body["runs"][1]["outcome"], "completed");
 
-  response = c.request("GET", "/api/v1/runs?limit=5");
+  response = c.request("GET", "/api/v1/runs?room=nursery&routine=nap&limit=5");
   ASSERT_TRUE(response.ok());
   EXPECT_EQ(response->status, 200);
-  EXPECT_EQ(hub_.runs_limits(), (std::vector<std::size_t>{50, 5}));
+  ASSERT_EQ(response->body["runs"].size(), 1u);
+  EXPECT_EQ(response->body["runs"][0]["routine"], "nap");
 
-  for (const char* bad : {"0", "1001", "abc", "5x", ""}) {
-    response = c.request("GET", std::string("/api/v1/runs?limit=") + bad);
+  response = c.request("GET", "/api/v1/runs?limit=1&routine=bedtime");
+  ASSERT_TRUE(response.ok());
+  EXPECT_EQ(response->status, 200);
+
+  std::vector<std::string> queries;
+  for (const auto& q : hub_.runs_queries()) queries.push_back(described(q));
+  EXPECT_EQ(queries, (std::vector<std::string>{"*|*|50", "nursery|nap|5", "*|bedtime|1"}));
+}
+
+TEST_F(ControlServerTest, PercentDecodesTheRunsQueryValues) {
+  auto c = client();
+  for (const char* target : {"/api/v1/runs?room=nurs%65ry", "/api/v1/runs?r%6Fom=nursery&",
+                             "/api/v1/runs?routine=n%61p&&limit=%32"}) {
+    auto response = c.request("GET", target);
     ASSERT_TRUE(response.ok());
-    EXPECT_EQ(response->status, 400) << bad;
-    EXPECT_EQ(error_code_of(*response), "invalid_request") << bad;
+    EXPECT_EQ(response->status, 200) << target << ": " << response->body.dump();
   }
-  EXPECT_EQ(hub_.runs_limits().size(), 2u);
+  // '+' is a space in a query, as a browser's form sends it.
+  auto response = c.request("GET", "/api/v1/runs?routine=bed+time");
+  ASSERT_TRUE(response.ok());
+  EXPECT_EQ(response->status, 404);
+  EXPECT_EQ(response->body["error"]["message"], "There is no routine \"bed time\".");
+
+  std::vector<std::string> queries;
+  for (const auto& q : hub_.runs_queries()) queries.push_back(described(q));
+  EXPECT_EQ(queries,
+            (std::vector<std::string>{"nursery|*|50", "nursery|*|50", "*|nap|2", "*|bed time|50"}));
+}
+
+TEST_F(ControlServerTest, RefusesABadRunsQueryNamingWhatIsWrongWithoutCallingTheHub) {
+  auto c = client();
+  struct Bad {
+    const char* query;
+    const char* named;  // what the message must mention
+  };
+  for (auto [query, named] :
+       {Bad{"limit=0", "limit"}, Bad{"limit=1001", "limit"}, Bad{"limit=abc", "abc"},
+        Bad{"limit=5x", "5x"}, Bad{"limit=", "limit"}, Bad{"rooms=nursery", "rooms"},
+        Bad{"room=nursery&sort=asc", "sort"}, Bad{"room=nursery&room=attic", "given twice"},
+        Bad{"room=", "room"}, Bad{"routine", "routine"}, Bad{"room=%zz", "%zz"},
+        Bad{"room=nursery&%", "%"}}) {
+    auto response = c.request("GET", fmt::format("/api/v1/runs?{}", query));
+    ASSERT_TRUE(response.ok());
+    EXPECT_EQ(response->status, 400) << query;
+    EXPECT_EQ(error_code_of(*response), "invalid_request") << query;
+    EXPECT_THAT(response->body["error"]["message"].get<std::string>(), HasSubstr(named)) << query;
+  }
+  EXPECT_TRUE(hub_.runs_queries().empty());
+}
+
+TEST_F(ControlServerTest, AnswersAnUnknownRoomOrRoutineInTheRunsQueryWith404) {
+  auto c = client();
+  auto response = c.request("GET", "/api/v1/runs?room=attic");
+  ASSERT_TRUE(response.ok());
+  EXPECT_EQ(response->status, 404);
+  EXPECT_EQ(error_code_of(*response), "unknown_room");
+  response = c.request("GET", "/api/v1/runs?routine=dance");
+  ASSERT_TRUE(response.ok());
+  EXPECT_EQ(response->status, 404);
+  EXPECT_EQ(error_code_of(*response), "unknown_routine");
 }
 
 TEST_F(ControlServerTest, ASlowPartialRequestDoesNotHoldUpOtherClients) {

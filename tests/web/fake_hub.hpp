@@ -89,9 +89,15 @@ class FakeHub final : public HubApi {
     return result;
   }
 
-  Expected<std::vector<RunRecord>> runs(std::size_t limit) const override {
+  // Two canned runs in the nursery, filtered as the real hub's store does;
+  // "bedtime" and "nap" are the routines it knows.
+  Expected<std::vector<RunRecord>> runs(const RunQuery& query) const override {
     std::lock_guard lock(mutex_);
-    runs_limits_.push_back(limit);
+    runs_queries_.push_back(query);
+    if (query.room && !has_room(*query.room)) return unknown_room(*query.room);
+    if (query.routine && *query.routine != "bedtime" && *query.routine != "nap")
+      return Error{"unknown_routine", fmt::format("There is no routine \"{}\".", *query.routine),
+                   404};
     RunRecord open;
     open.id = 2;
     open.room = "nursery";
@@ -104,7 +110,12 @@ class FakeHub final : public HubApi {
     done.started_at = status_.now - std::chrono::hours(5);
     done.ended_at = status_.now - std::chrono::hours(4);
     done.outcome = Outcome::Completed;
-    return std::vector<RunRecord>{open, done};
+    std::vector<RunRecord> out;
+    for (const auto& run : {open, done})
+      if ((!query.room || run.room == *query.room) &&
+          (!query.routine || run.routine == *query.routine) && out.size() < query.limit)
+        out.push_back(run);
+    return out;
   }
 
   Expected<CommandResult> set_device(std::string_view room, std::string_view device,
@@ -142,9 +153,9 @@ class FakeHub final : public HubApi {
     std::lock_guard lock(mutex_);
     return device_calls_;
   }
-  std::vector<std::size_t> runs_limits() const {
+  std::vector<RunQuery> runs_queries() const {
     std::lock_guard lock(mutex_);
-    return runs_limits_;
+    return runs_queries_;
   }
   // Calls that could change state: none may follow a refused request.
   std::size_t changing_calls() const {
@@ -167,7 +178,7 @@ class FakeHub final : public HubApi {
   mutable std::size_t status_calls_ = 0;
   std::vector<RoutineCall> routine_calls_;
   std::vector<DeviceCall> device_calls_;
-  mutable std::vector<std::size_t> runs_limits_;
+  mutable std::vector<RunQuery> runs_queries_;
 };
 
 inline std::filesystem::path make_temp_dir() {
