@@ -202,7 +202,7 @@ class ServedHub : public ::testing::Test {
   void SetUp() override {
     dir_ = make_temp_dir();
     socket_ = dir_ / "control.sock";
-    server_ = std::make_unique<ControlServer>(io_, hub_, Logger(sink_, "control"));
+    server_ = std::make_unique<ControlServer>(io_, hub_, Logger(sink_, "control"), options_);
     auto listening = server_->listen(socket_);
     ASSERT_TRUE(listening.ok()) << listening.error().message;
     loop_ = std::thread([this] { io_.run(); });
@@ -220,8 +220,53 @@ class ServedHub : public ::testing::Test {
 
   ControlClient client() { return ControlClient(socket_, std::chrono::seconds(5)); }
 
+  // Replaces the server with one with these limits, on the same socket.
+  ::testing::AssertionResult serve_with(const ControlServerOptions& options) {
+    options_ = options;
+    auto listening = on_loop([this] {
+      server_->close();
+      server_ = std::make_unique<ControlServer>(io_, hub_, Logger(sink_, "control"), options_);
+      return server_->listen(socket_);
+    });
+    if (!listening) return ::testing::AssertionFailure() << listening.error().message;
+    return ::testing::AssertionSuccess();
+  }
+
+  ControlServerCounters counters() {
+    return on_loop([this] { return server_->counters(); });
+  }
+  // Polls the server's counters until `done` holds for them or `timeout`
+  // passes; returns the last counters seen, for the assertion's message.
+  template <typename Done>
+  ::testing::AssertionResult wait_for_counters(
+      Done done, const char* what, std::chrono::milliseconds timeout = std::chrono::seconds(10)) {
+    const auto deadline = std::chrono::steady_clock::now() + timeout;
+    ControlServerCounters c;
+    for (;;) {
+      c = counters();
+      if (done(c)) return ::testing::AssertionSuccess();
+      if (std::chrono::steady_clock::now() >= deadline) break;
+      std::this_thread::sleep_for(std::chrono::milliseconds(5));  // a polling interval
+    }
+    return ::testing::AssertionFailure()
+           << "waited " << timeout.count() << " ms for " << what << "; counters: open " << c.open
+           << ", idle " << c.idle << ", writing " << c.writing << ", refusing " << c.refusing
+           << ", accepted " << c.accepted << ", refused " << c.refused << ", evicted " << c.evicted
+           << ", timed out " << c.timed_out << ", accept failures " << c.accept_failures;
+  }
+  // The lines logged so far that contain `needle`.
+  std::vector<std::string> logged(std::string_view needle) {
+    return on_loop([this, needle] {
+      std::vector<std::string> out;
+      for (const auto& line : sink_.lines)
+        if (line.message.find(needle) != std::string::npos) out.push_back(line.message);
+      return out;
+    });
+  }
+
   FakeHub hub_;
   MemorySink sink_;
+  ControlServerOptions options_;  // a fixture that wants other limits sets them in its constructor
   boost::asio::io_context io_;
   boost::asio::executor_work_guard<boost::asio::io_context::executor_type> work_ =
       boost::asio::make_work_guard(io_);
