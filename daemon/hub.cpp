@@ -155,7 +155,7 @@ void Hub::recover_runs() {
   const TimePoint now = clock_.now();
   // Night follows the newest bedtime or wake run of each room.
   for (auto& room : rooms_) {
-    if (auto recent = store_.recent_runs(RunFilter{room->id(), std::nullopt, 50})) {
+    if (auto recent = store_.recent_runs(RunQuery{.room = room->id(), .limit = 50})) {
       for (auto it = recent->rbegin(); it != recent->rend(); ++it)
         if (const auto* routine = config_.find_routine(it->routine))
           room->routine_started(routine->kind, it->started_at);
@@ -516,7 +516,7 @@ Expected<std::vector<RunRecord>> Hub::runs(const RunQuery& query) const {
   if (query.routine && !config_.find_routine(*query.routine))
     return Error{"unknown_routine", fmt::format("There is no routine \"{}\".", *query.routine),
                  404};
-  return store_.recent_runs(RunFilter{query.room, query.routine, query.limit});
+  return store_.recent_runs(query);
 }
 
 Expected<CommandResult> Hub::set_device(std::string_view room_id, std::string_view device_id,

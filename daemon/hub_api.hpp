@@ -118,17 +118,13 @@ struct CommandResult {
   std::vector<Clamp> clamps;
 };
 
-struct RunQuery {
-  std::optional<std::string> room;
-  std::optional<std::string> routine;
-  std::size_t limit = 50;
-};
-
 class HubApi {
  public:
   virtual ~HubApi() = default;
   virtual HubStatus status() const = 0;
   virtual Expected<RoutineStatus> routine(std::string_view room, const RoutineRequest& request) = 0;
+  // The stored runs the query selects, newest first. A room that is not in
+  // the config is "unknown_room" (404), a routine "unknown_routine" (404).
   virtual Expected<std::vector<RunRecord>> runs(const RunQuery& query) const = 0;
   virtual Expected<CommandResult> set_device(std::string_view room, std::string_view device,
                                              const DeviceRequest& request) = 0;

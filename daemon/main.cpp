@@ -323,7 +323,7 @@ class Daemon {
 
   void finish_demo() {
     if (stopping_) return;
-    if (auto runs = hub_->runs(RunQuery{std::nullopt, std::nullopt, 5})) {
+    if (auto runs = hub_->runs(RunQuery{.limit = 5})) {
       log_.notice("stored runs, newest first:");
       for (const auto& run : *runs)
         log_.notice("  {} {}: started {}, ended {}, {}", run.room, run.routine,

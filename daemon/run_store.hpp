@@ -4,6 +4,7 @@
 // Methods never throw: a failing disk is an Error the caller logs and shows,
 // not an exception that unwinds the loop.
 
+#include <cstddef>
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -39,6 +40,14 @@ struct RunRecord {
   bool operator==(const RunRecord&) const = default;
 };
 
+// Which runs to list, newest first: those of one room and/or one routine
+// (exact ids; unset is any), at most `limit` of them after filtering.
+struct RunQuery {
+  std::optional<std::string> room{};
+  std::optional<std::string> routine{};
+  std::size_t limit = 50;
+};
+
 struct EventRecord {
   TimePoint at;
   std::string room;
@@ -67,12 +76,6 @@ struct UsageRecord {
   bool operator==(const UsageRecord&) const = default;
 };
 
-struct RunFilter {
-  std::optional<std::string> room;
-  std::optional<std::string> routine;
-  std::size_t limit = 50;
-};
-
 class RunStore {
  public:
   virtual ~RunStore() = default;
@@ -84,8 +87,8 @@ class RunStore {
   virtual Status end_run(std::int64_t id, TimePoint ended_at, Outcome outcome) = 0;
   // Runs without an end, oldest first: what to resume after a restart.
   virtual Expected<std::vector<RunRecord>> open_runs() = 0;
-  // Newest first.
-  virtual Expected<std::vector<RunRecord>> recent_runs(const RunFilter& filter) = 0;
+  // The runs the query selects, newest first.
+  virtual Expected<std::vector<RunRecord>> recent_runs(const RunQuery& query) = 0;
   virtual Status add_event(const EventRecord& event) = 0;
   virtual Expected<std::vector<EventRecord>> recent_events(std::size_t limit) = 0;
 

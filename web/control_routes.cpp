@@ -2,6 +2,7 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <charconv>
 #include <exception>
 #include <optional>
@@ -33,11 +34,17 @@ int hex_digit(char c) {
   return -1;
 }
 
-// Percent-decodes one path segment; nullopt on a broken escape.
-std::optional<std::string> decode_segment(std::string_view in) {
+// Percent-decodes one path segment, or with `plus_is_space` one query key or
+// value ('+' is a space there, as forms and URLSearchParams send it);
+// nullopt on a broken escape.
+std::optional<std::string> decode_segment(std::string_view in, bool plus_is_space = false) {
   std::string out;
   out.reserve(in.size());
   for (std::size_t i = 0; i < in.size(); ++i) {
+    if (in[i] == '+' && plus_is_space) {
+      out += ' ';
+      continue;
+    }
     if (in[i] != '%') {
       out += in[i];
       continue;
@@ -64,29 +71,59 @@ std::vector<std::string_view> split(std::string_view text, char separator) {
   return parts;
 }
 
-// The value of query parameter `name`, if present (undecoded: only numbers are read).
-std::optional<std::string_view> query_param(std::string_view query, std::string_view name) {
-  if (query.empty()) return std::nullopt;
-  for (auto pair : split(query, '&')) {
-    auto eq = pair.find('=');
-    if (pair.substr(0, eq) == name)
-      return eq == std::string_view::npos ? std::string_view{} : pair.substr(eq + 1);
-  }
-  return std::nullopt;
+Error invalid_request(std::string message) {
+  return Error{"invalid_request", std::move(message), 400};
 }
 
-Expected<std::size_t> parse_limit(std::string_view query) {
-  auto text = query_param(query, "limit");
-  if (!text) return kDefaultRunsLimit;
+// A client's text in a message: enough of it to recognise, not a whole header.
+std::string shown(std::string_view text) {
+  constexpr std::size_t kMax = 64;
+  return text.size() <= kMax ? fmt::format("\"{}\"", text)
+                             : fmt::format("\"{}...\"", text.substr(0, kMax));
+}
+
+Expected<std::size_t> parse_limit(std::string_view text) {
   std::size_t limit = 0;
-  auto [end, ec] = std::from_chars(text->data(), text->data() + text->size(), limit);
-  if (text->empty() || ec != std::errc{} || end != text->data() + text->size() || limit < 1 ||
+  auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), limit);
+  if (text.empty() || ec != std::errc{} || end != text.data() + text.size() || limit < 1 ||
       limit > kMaxRunsLimit)
-    return Error{
-        "invalid_request",
-        fmt::format("limit must be a whole number from 1 to {}, got \"{}\"", kMaxRunsLimit, *text),
-        400};
+    return invalid_request(fmt::format("limit must be a whole number from 1 to {}, got {}",
+                                       kMaxRunsLimit, shown(text)));
   return limit;
+}
+
+// The query of GET /runs: room, routine and limit, each at most once.
+Expected<RunQuery> parse_runs_query(std::string_view query) {
+  RunQuery out;
+  out.limit = kDefaultRunsLimit;
+  std::vector<std::string> seen;
+  for (auto pair : split(query, '&')) {
+    if (pair.empty()) continue;  // "a=1&&b=2", a trailing '&'
+    const auto eq = pair.find('=');
+    auto key = decode_segment(pair.substr(0, eq), true);
+    auto value = decode_segment(
+        eq == std::string_view::npos ? std::string_view{} : pair.substr(eq + 1), true);
+    if (!key || !value)
+      return invalid_request(
+          fmt::format("the query parameter {} has a broken %-escape", shown(pair)));
+    if (std::find(seen.begin(), seen.end(), *key) != seen.end())
+      return invalid_request(fmt::format("the query parameter {} is given twice", shown(*key)));
+    seen.push_back(*key);
+    if (*key == "room" || *key == "routine") {
+      if (value->empty())
+        return invalid_request(fmt::format("{} needs an id, as in ?{}", *key,
+                                           *key == "room" ? "room=nursery" : "routine=bedtime"));
+      (*key == "room" ? out.room : out.routine) = std::move(*value);
+    } else if (*key == "limit") {
+      auto limit = parse_limit(*value);
+      if (!limit) return limit.error();
+      out.limit = *limit;
+    } else {
+      return invalid_request(fmt::format(
+          "unknown query parameter {}: /api/v1/runs takes room, routine and limit", shown(*key)));
+    }
+  }
+  return out;
 }
 
 Expected<json> parse_body(std::string_view body) {
@@ -107,11 +144,9 @@ Expected<json> parse_body(std::string_view body) {
 ApiReply get_status(HubApi& hub) { return ApiReply{200, to_json(hub.status()), {}}; }
 
 ApiReply get_runs(HubApi& hub, std::string_view query) {
-  auto limit = parse_limit(query);
-  if (!limit) return from_error(limit.error());
-  RunQuery q;
-  q.limit = *limit;
-  auto runs = hub.runs(q);
+  auto parsed = parse_runs_query(query);
+  if (!parsed) return from_error(parsed.error());
+  auto runs = hub.runs(*parsed);
   if (!runs) return from_error(runs.error());
   const TimePoint now = hub.status().now;
   json list = json::array();

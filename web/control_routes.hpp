@@ -25,7 +25,10 @@ struct ApiReply {
   std::string allow;  // the methods a known path takes, for a 405
 };
 
-// `target` is the request target as sent ("/api/v1/runs?limit=5").
+// `target` is the request target as sent ("/api/v1/runs?room=nursery&limit=5").
+// GET /api/v1/runs takes `room`, `routine` (exact ids, percent-decoded, '+'
+// a space) and `limit` (1..kMaxRunsLimit), each at most once; any other key
+// is a 400 naming it, and the hub says 404 for a room or routine it lacks.
 ApiReply handle_api_request(HubApi& hub, std::string_view method, std::string_view target,
                             std::string_view body);
 

@@ -105,6 +105,7 @@ Expected<CtlArgs> parse_ctl_args(std::span<const std::string> args, const char* 
   std::vector<std::string> positional;
   bool options_done = false;
   bool help = false;
+  std::optional<std::string> routine_option;
   for (std::size_t i = 0; i < args.size(); ++i) {
     std::string_view arg = args[i];
     if (options_done || !arg.starts_with("-") || arg == "-") {
@@ -127,6 +128,11 @@ Expected<CtlArgs> parse_ctl_args(std::span<const std::string> args, const char* 
       if (!value) return value.error();
       if (value->empty()) return usage_error("--room needs a room id");
       out.room = *value;
+    } else if (arg == "--routine" || arg.starts_with("--routine=")) {
+      auto value = option_value(args, i, "--routine");
+      if (!value) return value.error();
+      if (value->empty()) return usage_error("--routine needs a routine id");
+      routine_option = *value;
     } else if (arg == "--limit" || arg.starts_with("--limit=")) {
       auto value = option_value(args, i, "--limit");
       if (!value) return value.error();
@@ -172,6 +178,13 @@ Expected<CtlArgs> parse_ctl_args(std::span<const std::string> args, const char* 
   }
   if (out.limit && out.command != CtlCommand::Runs)
     return usage_error("--limit only applies to runs");
+  if (routine_option) {
+    if (out.command != CtlCommand::Runs)
+      return usage_error(out.command == CtlCommand::Start
+                             ? "start takes its routine as a word: nurseryctl start ROUTINE"
+                             : "--routine only applies to runs");
+    out.routine = std::move(routine_option);
+  }
   return out;
 }
 
@@ -190,7 +203,9 @@ Commands:
   stop               stop the room's routine
   pause, resume      pause or resume it
   skip               jump to its next step
-  runs [--limit N]   recent routine runs, newest first (--room: that room's only)
+  runs [--limit N] [--routine ROUTINE]
+                     recent routine runs, newest first, of every room (--room:
+                     that room's only; --routine: that routine's only)
   set ROOM DEVICE KEY=VALUE...
                      set a device by hand, e.g.
                        nurseryctl set nursery night-light on=true brightness=10%
@@ -201,7 +216,7 @@ Options:
   --socket PATH      the control socket (default: $RUNTIME_DIRECTORY/control.sock,
                      else /run/nurseryd/control.sock)
   --room ROOM        the room for start, stop, pause, resume and skip (needed
-                     when the hub has more than one room)
+                     when the hub has more than one room), or of runs
   --json             print the server's JSON as it is, for scripts
   -h, --help         this help
 

@@ -30,7 +30,7 @@ struct CtlArgs {
   std::filesystem::path socket;
   bool json = false;
   std::optional<std::string> room;     // --room, or ROOM of `set`
-  std::optional<std::string> routine;  // start [ROUTINE]
+  std::optional<std::string> routine;  // start [ROUTINE], runs --routine ROUTINE
   std::string device;                  // set ROOM DEVICE
   nlohmann::json values;               // set: the request body
   std::optional<std::size_t> limit;    // runs --limit N

@@ -95,18 +95,15 @@ class Session {
   }
 
   int runs() {
+    // The server filters (and says when the room or routine does not exist).
+    std::vector<std::string> query;
+    if (args_.room) query.push_back("room=" + encode_segment(*args_.room));
+    if (args_.routine) query.push_back("routine=" + encode_segment(*args_.routine));
+    if (args_.limit) query.push_back(fmt::format("limit={}", *args_.limit));
     std::string target = "/api/v1/runs";
-    if (args_.limit) target += fmt::format("?limit={}", *args_.limit);
+    if (!query.empty()) target += fmt::format("?{}", fmt::join(query, "&"));
     auto answer = call("GET", target);
     if (answer.exit != kCtlOk) return answer.exit;
-    if (args_.room && answer.body.is_object() && answer.body["runs"].is_array()) {
-      json& list = answer.body["runs"];
-      json kept = json::array();
-      for (auto& run : list)
-        if (run.is_object() && run.value("room", json()) == json(*args_.room))
-          kept.push_back(std::move(run));
-      list = std::move(kept);
-    }
     if (args_.json) {
       out_ << dump_json(answer.body) << "\n";
       return kCtlOk;

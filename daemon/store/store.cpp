@@ -309,21 +309,17 @@ Expected<std::vector<RunRecord>> SqliteStore::open_runs() {
   }
 }
 
-Expected<std::vector<RunRecord>> SqliteStore::recent_runs(const RunFilter& filter) {
+Expected<std::vector<RunRecord>> SqliteStore::recent_runs(const RunQuery& query) {
   try {
-    SQLite::Statement st(*db_,
-                         std::string(kRunColumns) +
-                             "WHERE (?1 IS NULL OR room = ?1) AND (?2 IS NULL OR routine = ?2) "
-                             "ORDER BY started_at DESC, id DESC LIMIT ?3");
-    if (filter.room)
-      st.bind(1, *filter.room);
-    else
-      st.bind(1);
-    if (filter.routine)
-      st.bind(2, *filter.routine);
-    else
-      st.bind(2);
-    st.bind(3, limit_param(filter.limit));
+    // Only our constant fragments go into the SQL; the ids are bound.
+    std::string sql = kRunColumns;
+    if (query.room) sql += "WHERE room = :room ";
+    if (query.routine) sql += query.room ? "AND routine = :routine " : "WHERE routine = :routine ";
+    sql += "ORDER BY started_at DESC, id DESC LIMIT :limit";
+    SQLite::Statement st(*db_, sql);
+    if (query.room) st.bind(":room", *query.room);
+    if (query.routine) st.bind(":routine", *query.routine);
+    st.bind(":limit", limit_param(query.limit));
     return read_runs(st);
   } catch (const std::exception& e) {
     return store_error(fmt::format("cannot read the recent runs: {}", e.what()));

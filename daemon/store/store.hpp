@@ -49,8 +49,9 @@ class SqliteStore final : public RunStore {
   // first outcome recorded is the one that stays.
   Status end_run(std::int64_t id, TimePoint ended_at, Outcome outcome) override;
   Expected<std::vector<RunRecord>> open_runs() override;
-  // Newest first by started_at (ties: the later-inserted first).
-  Expected<std::vector<RunRecord>> recent_runs(const RunFilter& filter) override;
+  // Newest first by started_at (ties: the later-inserted first); the filters
+  // are applied in SQL, before the limit.
+  Expected<std::vector<RunRecord>> recent_runs(const RunQuery& query) override;
   Status add_event(const EventRecord& event) override;
   // Newest first by the order they were recorded, not by `at`: the Pi has no
   // real-time clock and its clock jumps when NTP syncs, so `at` can go back.

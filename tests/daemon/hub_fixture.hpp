@@ -107,7 +107,7 @@ class FullableStore final : public RunStore {
     return inner_.end_run(id, ended_at, outcome);
   }
   Expected<std::vector<RunRecord>> open_runs() override { return inner_.open_runs(); }
-  Expected<std::vector<RunRecord>> recent_runs(const RunFilter& f) override {
+  Expected<std::vector<RunRecord>> recent_runs(const RunQuery& f) override {
     return inner_.recent_runs(f);
   }
   Status add_event(const EventRecord& event) override {

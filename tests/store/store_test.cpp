@@ -63,7 +63,7 @@ TEST_F(SqliteStoreTest, RoundTripsARunWithItsPausesIncludingAnOpenOneAndSkippedT
   ASSERT_TRUE(open) << open.error().message;
   ASSERT_EQ(open->size(), 1u);
   EXPECT_EQ(open->front(), run);
-  auto recent = store->recent_runs(RunFilter{std::nullopt, std::nullopt, 10});
+  auto recent = store->recent_runs({.limit = 10});
   ASSERT_TRUE(recent) << recent.error().message;
   ASSERT_EQ(recent->size(), 1u);
   EXPECT_EQ(recent->front(), run);
@@ -126,7 +126,7 @@ TEST_F(SqliteStoreTest, RecentRunsAreNewestFirstAndLimited) {
     ids.push_back(*id);
   }
 
-  auto recent = store->recent_runs(RunFilter{std::nullopt, std::nullopt, 3});
+  auto recent = store->recent_runs({.limit = 3});
   ASSERT_TRUE(recent) << recent.error().message;
   ASSERT_EQ(recent->size(), 3u);
   EXPECT_EQ((*recent)[0].started_at, at_ms(kEvening + 4 * 86'400'000LL));
@@ -134,10 +134,10 @@ TEST_F(SqliteStoreTest, RecentRunsAreNewestFirstAndLimited) {
   EXPECT_EQ((*recent)[2].started_at, at_ms(kEvening + 2 * 86'400'000LL));
   EXPECT_EQ((*recent)[0].id, ids[2]);
 
-  auto all = store->recent_runs(RunFilter{std::nullopt, std::nullopt, 100});
+  auto all = store->recent_runs({.limit = 100});
   ASSERT_TRUE(all);
   EXPECT_EQ(all->size(), 5u);
-  auto none = store->recent_runs(RunFilter{std::nullopt, std::nullopt, 0});
+  auto none = store->recent_runs({.limit = 0});
   ASSERT_TRUE(none);
   EXPECT_TRUE(none->empty());
 }
@@ -158,7 +158,7 @@ TEST_F(SqliteStoreTest, EndRunSetsOutcomeAndEndedAtAndTheRunLeavesOpenRuns) {
   ASSERT_EQ(open->size(), 1u);
   EXPECT_EQ(open->front().id, other);
 
-  auto recent = store->recent_runs(RunFilter{std::nullopt, std::nullopt, 10});
+  auto recent = store->recent_runs({.limit = 10});
   ASSERT_TRUE(recent);
   ASSERT_EQ(recent->size(), 2u);
   RunRecord expected = run;
@@ -177,7 +177,7 @@ TEST_F(SqliteStoreTest, EndingARunTwiceIsRefusedAndKeepsTheFirstOutcome) {
   ASSERT_FALSE(again);
   EXPECT_EQ(again.error().code, "unknown_run");
 
-  auto recent = store->recent_runs(RunFilter{std::nullopt, std::nullopt, 1});
+  auto recent = store->recent_runs({.limit = 1});
   ASSERT_TRUE(recent);
   ASSERT_EQ(recent->size(), 1u);
   EXPECT_EQ(recent->front().outcome, Outcome::Interrupted);
@@ -242,7 +242,7 @@ TEST_F(SqliteStoreTest, AReopenedDatabaseFileKeepsItsRunsAndEvents) {
   ASSERT_TRUE(open);
   ASSERT_EQ(open->size(), 1u);
   EXPECT_EQ(open->front(), open_run);
-  auto recent = store->recent_runs(RunFilter{std::nullopt, std::nullopt, 10});
+  auto recent = store->recent_runs({.limit = 10});
   ASSERT_TRUE(recent);
   ASSERT_EQ(recent->size(), 2u);
   EXPECT_EQ((*recent)[1].outcome, Outcome::Completed);
@@ -367,7 +367,7 @@ TEST_F(SqliteStoreTest, ReadsDoNotWriteToTheDisk) {
   auto store = open_or_fail(db_file());
   ASSERT_TRUE(store);
   ASSERT_TRUE(store->open_runs());
-  ASSERT_TRUE(store->recent_runs(RunFilter{std::nullopt, std::nullopt, 10}));
+  ASSERT_TRUE(store->recent_runs({.limit = 10}));
   ASSERT_TRUE(store->recent_events(10));
   auto report = store->integrity_check();
   ASSERT_TRUE(report);

@@ -4,6 +4,7 @@
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <unistd.h>
@@ -15,6 +16,7 @@
 #include <fstream>
 
 #include "fake_hub.hpp"
+#include "raw_connection.hpp"
 
 namespace nursery::testing {
 namespace {
@@ -206,7 +208,12 @@ TEST_F(ControlServerTest, ServesTwoRequestsOnOneKeptAliveConnection) {
   EXPECT_EQ(on_loop([this] { return server_->connections_accepted(); }), 1u);
 }
 
-TEST_F(ControlServerTest, PassesTheRunsLimitAndRefusesABadOne) {
+// The query the hub got, as "room|routine|limit" ("*" for an unset filter).
+std::string described(const RunQuery& q) {
+  return fmt::format("{}|{}|{}", q.room.value_or("*"), q.routine.value_or("*"), q.limit);
+}
+
+TEST_F(ControlServerTest, PassesTheRunsFiltersAndLimitToTheHub) {
   auto c = client();
   auto response = c.request("GET", "/api/v1/runs");
   ASSERT_TRUE(response.ok());
@@ -216,18 +223,72 @@ TEST_F(ControlServerTest, PassesTheRunsLimitAndRefusesABadOne) {
   EXPECT_TRUE(response->body["runs"][0]["outcome"].is_null());
   EXPECT_EQ(response->body["runs"][1]["outcome"], "completed");
 
-  response = c.request("GET", "/api/v1/runs?limit=5");
+  response = c.request("GET", "/api/v1/runs?room=nursery&routine=nap&limit=5");
   ASSERT_TRUE(response.ok());
   EXPECT_EQ(response->status, 200);
-  EXPECT_EQ(hub_.runs_limits(), (std::vector<std::size_t>{50, 5}));
+  ASSERT_EQ(response->body["runs"].size(), 1u);
+  EXPECT_EQ(response->body["runs"][0]["routine"], "nap");
 
-  for (const char* bad : {"0", "1001", "abc", "5x", ""}) {
-    response = c.request("GET", std::string("/api/v1/runs?limit=") + bad);
+  response = c.request("GET", "/api/v1/runs?limit=1&routine=bedtime");
+  ASSERT_TRUE(response.ok());
+  EXPECT_EQ(response->status, 200);
+
+  std::vector<std::string> queries;
+  for (const auto& q : hub_.runs_queries()) queries.push_back(described(q));
+  EXPECT_EQ(queries, (std::vector<std::string>{"*|*|50", "nursery|nap|5", "*|bedtime|1"}));
+}
+
+TEST_F(ControlServerTest, PercentDecodesTheRunsQueryValues) {
+  auto c = client();
+  for (const char* target : {"/api/v1/runs?room=nurs%65ry", "/api/v1/runs?r%6Fom=nursery&",
+                             "/api/v1/runs?routine=n%61p&&limit=%32"}) {
+    auto response = c.request("GET", target);
     ASSERT_TRUE(response.ok());
-    EXPECT_EQ(response->status, 400) << bad;
-    EXPECT_EQ(error_code_of(*response), "invalid_request") << bad;
+    EXPECT_EQ(response->status, 200) << target << ": " << response->body.dump();
   }
-  EXPECT_EQ(hub_.runs_limits().size(), 2u);
+  // '+' is a space in a query, as a browser's form sends it.
+  auto response = c.request("GET", "/api/v1/runs?routine=bed+time");
+  ASSERT_TRUE(response.ok());
+  EXPECT_EQ(response->status, 404);
+  EXPECT_EQ(response->body["error"]["message"], "There is no routine \"bed time\".");
+
+  std::vector<std::string> queries;
+  for (const auto& q : hub_.runs_queries()) queries.push_back(described(q));
+  EXPECT_EQ(queries,
+            (std::vector<std::string>{"nursery|*|50", "nursery|*|50", "*|nap|2", "*|bed time|50"}));
+}
+
+TEST_F(ControlServerTest, RefusesABadRunsQueryNamingWhatIsWrongWithoutCallingTheHub) {
+  auto c = client();
+  struct Bad {
+    const char* query;
+    const char* named;  // what the message must mention
+  };
+  for (auto [query, named] :
+       {Bad{"limit=0", "limit"}, Bad{"limit=1001", "limit"}, Bad{"limit=abc", "abc"},
+        Bad{"limit=5x", "5x"}, Bad{"limit=", "limit"}, Bad{"rooms=nursery", "rooms"},
+        Bad{"room=nursery&sort=asc", "sort"}, Bad{"room=nursery&room=attic", "given twice"},
+        Bad{"room=", "room"}, Bad{"routine", "routine"}, Bad{"room=%zz", "%zz"},
+        Bad{"room=nursery&%", "%"}}) {
+    auto response = c.request("GET", fmt::format("/api/v1/runs?{}", query));
+    ASSERT_TRUE(response.ok());
+    EXPECT_EQ(response->status, 400) << query;
+    EXPECT_EQ(error_code_of(*response), "invalid_request") << query;
+    EXPECT_THAT(response->body["error"]["message"].get<std::string>(), HasSubstr(named)) << query;
+  }
+  EXPECT_TRUE(hub_.runs_queries().empty());
+}
+
+TEST_F(ControlServerTest, AnswersAnUnknownRoomOrRoutineInTheRunsQueryWith404) {
+  auto c = client();
+  auto response = c.request("GET", "/api/v1/runs?room=attic");
+  ASSERT_TRUE(response.ok());
+  EXPECT_EQ(response->status, 404);
+  EXPECT_EQ(error_code_of(*response), "unknown_room");
+  response = c.request("GET", "/api/v1/runs?routine=dance");
+  ASSERT_TRUE(response.ok());
+  EXPECT_EQ(response->status, 404);
+  EXPECT_EQ(error_code_of(*response), "unknown_routine");
 }
 
 TEST_F(ControlServerTest, ASlowPartialRequestDoesNotHoldUpOtherClients) {
@@ -274,6 +335,352 @@ TEST_F(ControlServerTest, CloseDropsOpenConnectionsAndRemovesTheSocket) {
   auto after = c.request("GET", "/api/v1/status");
   ASSERT_FALSE(after.ok());
   EXPECT_EQ(after.error().code, "connect_failed");
+}
+
+// ---- idle, slow and crowding clients ----------------------------------------
+
+using namespace std::chrono_literals;
+using Steady = std::chrono::steady_clock;
+
+const std::string kStatusRequest = "GET /api/v1/status HTTP/1.1\r\nHost: hub\r\n\r\n";
+
+using ControlServerLimits = ServedHub;
+
+TEST_F(ControlServerLimits, ClosesTheConnectionIdleLongestToMakeRoomForANewClient) {
+  std::vector<std::unique_ptr<RawConnection>> idle;
+  for (std::size_t i = 0; i < options_.max_connections; ++i)
+    idle.push_back(std::make_unique<RawConnection>(socket_));
+  ASSERT_TRUE(wait_for_counters([&](auto c) { return c.idle == options_.max_connections; },
+                                "every connection to be accepted and idle"));
+
+  auto c = client();
+  auto response = c.request("GET", "/api/v1/status");
+  ASSERT_TRUE(response.ok()) << response.error().message;
+  EXPECT_EQ(response->status, 200);
+
+  EXPECT_TRUE(idle[0]->closed_by_server(10s)) << "the oldest idle connection made room";
+  EXPECT_EQ(idle[0]->received(), "") << "a connection without a request gets no answer";
+  for (std::size_t i = 1; i < idle.size(); ++i)
+    EXPECT_FALSE(idle[i]->closed_by_server()) << "connection " << i << " was closed too";
+  EXPECT_EQ(counters().evicted, 1u);
+}
+
+TEST_F(ControlServerLimits, AnswersANewcomer503WhenEveryConnectionIsMidRequest) {
+  std::vector<std::unique_ptr<RawConnection>> busy;
+  for (std::size_t i = 0; i < options_.max_connections; ++i) {
+    busy.push_back(std::make_unique<RawConnection>(socket_));
+    ASSERT_TRUE(busy.back()->send("GET /api/v1/status HTTP/1.1\r\nHost: hub\r\n"));
+  }
+  ASSERT_TRUE(
+      wait_for_counters([&](auto c) { return c.open == options_.max_connections && c.idle == 0; },
+                        "every connection to be mid-request"));
+
+  for (int i = 0; i < 3; ++i) {
+    auto response = client().request("GET", "/api/v1/status");
+    ASSERT_TRUE(response.ok()) << "newcomer " << i << ": " << response.error().message;
+    EXPECT_EQ(response->status, 503);
+    EXPECT_EQ(error_code_of(*response), "too_many_connections");
+    EXPECT_THAT(response->body["error"]["message"].get<std::string>(), HasSubstr("64"));
+    EXPECT_EQ(response->headers["retry-after"], "1");
+    EXPECT_EQ(response->headers["connection"], "close");
+  }
+  for (std::size_t i = 0; i < busy.size(); ++i)
+    EXPECT_FALSE(busy[i]->closed_by_server()) << "busy connection " << i << " was closed";
+  EXPECT_EQ(counters().evicted, 0u);
+  EXPECT_EQ(counters().refused, 3u);
+
+  // One busy client finishes its request: it is answered, and is then idle,
+  // so the next newcomer is served in its place.
+  ASSERT_TRUE(busy[0]->send("\r\n"));
+  auto answer = busy[0]->read_response();
+  ASSERT_TRUE(answer);
+  EXPECT_EQ(answer->status, 200);
+  ASSERT_TRUE(wait_for_counters([](auto c) { return c.idle == 1; }, "the answered one to be idle"));
+  auto response = client().request("GET", "/api/v1/status");
+  ASSERT_TRUE(response.ok()) << response.error().message;
+  EXPECT_EQ(response->status, 200);
+  EXPECT_TRUE(busy[0]->closed_by_server(10s));
+}
+
+TEST_F(ControlServerLimits, AnswersEachOfFiveHundredClientsAtOnceOrServesThemInTurn) {
+  // Every client sends its request at once and keeps its connection open
+  // until the test ends, as a browser keeps its connections alive.
+  constexpr int kClients = 500;
+  std::vector<std::unique_ptr<RawConnection>> clients;
+  for (int i = 0; i < kClients; ++i) {
+    clients.push_back(std::make_unique<RawConnection>(socket_));
+    ASSERT_TRUE(clients.back()->send(kStatusRequest)) << "client " << i;
+  }
+  int ok = 0;
+  int busy = 0;
+  for (int i = 0; i < kClients; ++i) {
+    auto response = clients[i]->read_response(20s);
+    ASSERT_TRUE(response) << "client " << i << " was closed without an answer (got \""
+                          << clients[i]->received() << "\")";
+    if (response->status == 200) {
+      ++ok;
+    } else {
+      ++busy;
+      EXPECT_EQ(response->status, 503);
+      EXPECT_EQ(response->error_code(), "too_many_connections");
+    }
+  }
+  EXPECT_EQ(ok + busy, kClients);
+  EXPECT_GE(ok, 64);
+  auto c = counters();
+  EXPECT_EQ(c.accepted, static_cast<std::size_t>(kClients));
+  EXPECT_EQ(c.refused, static_cast<std::size_t>(busy));
+}
+
+TEST_F(ControlServerLimits, ClosesAHeaderTrickledAByteAtATimeAtTheHeaderDeadline) {
+  ControlServerOptions o;
+  o.header_timeout = 500ms;
+  ASSERT_TRUE(serve_with(o));
+  const std::string header =
+      "GET /api/v1/status HTTP/1.1\r\nHost: hub\r\nX-Slow: " + std::string(400, 'z') + "\r\n\r\n";
+
+  RawConnection slow(socket_);
+  const auto first_byte = Steady::now();
+  std::size_t sent = 0;
+  bool closed = false;
+  // One byte, then up to 50 ms for the server to react, and again: at this
+  // pace the header would take over 20 s.
+  while (!closed && sent < header.size() && Steady::now() < first_byte + 15s) {
+    if (!slow.send(header.substr(sent, 1))) break;
+    ++sent;
+    closed = slow.closed_by_server(50ms);
+  }
+  if (!closed) closed = slow.closed_by_server(10s);
+  const auto took = Steady::now() - first_byte;
+
+  ASSERT_TRUE(closed) << "the server never closed the trickling client";
+  EXPECT_LT(sent, header.size()) << "the header was sent in full before the server closed";
+  EXPECT_GE(took, o.header_timeout);
+  auto response = RawConnection::parse(slow.received());
+  ASSERT_TRUE(response) << slow.received();
+  EXPECT_EQ(response->status, 408);
+  EXPECT_EQ(response->error_code(), "request_timeout");
+  EXPECT_THAT(response->body, HasSubstr("header did not arrive within 0.5 s"));
+  EXPECT_EQ(counters().timed_out, 1u);
+}
+
+TEST_F(ControlServerLimits, ClosesAKeptAliveConnectionSilentlyAtTheIdleDeadline) {
+  ControlServerOptions o;
+  o.idle_timeout = 300ms;
+  ASSERT_TRUE(serve_with(o));
+
+  RawConnection kept(socket_);
+  ASSERT_TRUE(kept.send(kStatusRequest));
+  auto response = kept.read_response();
+  ASSERT_TRUE(response);
+  EXPECT_EQ(response->status, 200);
+  EXPECT_NE(response->headers["connection"], "close");
+  const auto answered = Steady::now();
+
+  RawConnection silent(socket_);  // a new connection that never sends a byte
+  const auto connected = Steady::now();
+
+  EXPECT_TRUE(kept.closed_by_server(10s));
+  EXPECT_GE(Steady::now() - answered, o.idle_timeout);
+  EXPECT_EQ(kept.received(), "") << "an idle connection is closed without an answer";
+  EXPECT_TRUE(silent.closed_by_server(10s));
+  EXPECT_GE(Steady::now() - connected, o.idle_timeout);
+  EXPECT_EQ(silent.received(), "");
+  EXPECT_EQ(counters().timed_out, 2u);
+}
+
+TEST_F(ControlServerLimits, Answers408ToABodyThatStopsArriving) {
+  ControlServerOptions o;
+  o.body_timeout = 300ms;
+  ASSERT_TRUE(serve_with(o));
+  RawConnection c(socket_);
+  ASSERT_TRUE(
+      c.send("POST /api/v1/rooms/nursery/routine HTTP/1.1\r\nHost: hub\r\n"
+             "Content-Length: 40\r\n\r\n{\"action\""));
+  EXPECT_NE(c.read_until_closed(10s), RawConnection::End::TimedOut);
+  auto response = RawConnection::parse(c.received());
+  ASSERT_TRUE(response) << c.received();
+  EXPECT_EQ(response->status, 408);
+  EXPECT_THAT(response->body, HasSubstr("body did not arrive within 0.3 s"));
+  EXPECT_EQ(hub_.changing_calls(), 0u);
+}
+
+TEST_F(ControlServerLimits, AWholeRequestHasADeadlineOfItsOwn) {
+  // Each part on its own would be in time; the request as a whole is not.
+  ControlServerOptions o;
+  o.header_timeout = 10s;
+  o.body_timeout = 10s;
+  o.request_timeout = 400ms;
+  ASSERT_TRUE(serve_with(o));
+  RawConnection c(socket_);
+  const std::string request =
+      "POST /api/v1/rooms/nursery/routine HTTP/1.1\r\nHost: hub\r\nContent-Length: 400\r\n\r\n" +
+      std::string(400, ' ');
+  std::size_t sent = 0;
+  bool closed = false;
+  const auto start = Steady::now();
+  while (!closed && sent < request.size() && Steady::now() < start + 15s) {
+    if (!c.send(request.substr(sent, 1))) break;
+    ++sent;
+    closed = c.closed_by_server(20ms);
+  }
+  if (!closed) closed = c.closed_by_server(10s);
+  ASSERT_TRUE(closed);
+  EXPECT_LT(sent, request.size());
+  auto response = RawConnection::parse(c.received());
+  ASSERT_TRUE(response) << c.received();
+  EXPECT_EQ(response->status, 408);
+  EXPECT_THAT(response->body, HasSubstr("the request did not arrive within 0.4 s"));
+  EXPECT_EQ(hub_.changing_calls(), 0u);
+}
+
+TEST_F(ControlServerLimits,
+       AClientThatNeverReadsItsAnswersDelaysNoOneAndIsClosedAtTheWriteDeadline) {
+  ControlServerOptions o;
+  o.write_timeout = 3s;
+  ASSERT_TRUE(serve_with(o));
+
+  // A status larger than a socket's buffer, asked for and never read: the
+  // server's write of it cannot complete.
+  for (int i = 0; i < 3000; ++i)
+    hub_.add_room(fmt::format("room-{}", i), fmt::format("Room {}", i));
+  RawConnection hog(socket_);
+  ASSERT_TRUE(hog.send(kStatusRequest));
+  ASSERT_TRUE(wait_for_counters([](auto c) { return c.writing == 1; },
+                                "the server to be stuck writing to the client that never reads"));
+
+  // Another client is answered while the hog is still held open.
+  auto other = client();
+  auto response = other.request("GET", "/api/v1/runs");
+  ASSERT_TRUE(response.ok()) << response.error().message;
+  EXPECT_EQ(response->status, 200);
+  // The server is done with the other client (it is idle, kept alive) and
+  // still stuck on the hog, which is still open.
+  ASSERT_TRUE(wait_for_counters([](auto c) { return c.idle == 1; }, "the other client to be idle"));
+  auto during = counters();
+  EXPECT_EQ(during.writing, 1u) << "the hog was closed before the other client was answered";
+  EXPECT_EQ(during.timed_out, 0u);
+  EXPECT_FALSE(hog.hung_up_by_server());
+
+  // Then the hog's write deadline passes and it is closed.
+  EXPECT_TRUE(wait_for_counters([](auto c) { return c.timed_out == 1 && c.writing == 0; },
+                                "the hog to be closed at its write deadline", 15s));
+  EXPECT_TRUE(hog.closed_by_server(10s));
+}
+
+TEST_F(ControlServerLimits, AnswersAMalformedRequestWith400AndTheReason) {
+  struct Bad {
+    const char* what;
+    std::string request;
+    const char* reason;
+  };
+  const std::string post = "POST /api/v1/rooms/nursery/routine HTTP/1.1\r\nHost: hub\r\n";
+  for (const auto& bad : std::vector<Bad>{
+           {"a chunk size that is not hex",
+            post + "Transfer-Encoding: chunked\r\n\r\nzz\r\n{\"action\":\"stop\"}\r\n0\r\n\r\n",
+            "bad chunk"},
+           {"a version that is not HTTP/1.x", "GET /api/v1/status HTTP/x.1\r\nHost: hub\r\n\r\n",
+            "bad version"},
+           {"a header line without a colon", "GET /api/v1/status HTTP/1.1\r\nHost hub\r\n\r\n",
+            "malformed HTTP request"},
+           {"a content length that is not a number",
+            post + "Content-Length: forty\r\n\r\n{\"action\":\"stop\"}", "bad Content-Length"},
+           {"two different content lengths",
+            post + "Content-Length: 17\r\nContent-Length: 3\r\n\r\n{\"action\":\"stop\"}",
+            "Content-Length"},
+           {"a body cut short by the client closing its side",
+            post + "Content-Length: 40\r\n\r\n{\"action\"", "ended before it was complete"},
+       }) {
+    SCOPED_TRACE(bad.what);
+    RawConnection c(socket_);
+    ASSERT_TRUE(c.send(bad.request));
+    if (std::string_view(bad.what).find("closing its side") != std::string_view::npos)
+      ::shutdown(c.fd(), SHUT_WR);
+    EXPECT_EQ(c.read_until_closed(10s), RawConnection::End::Closed);
+    auto response = RawConnection::parse(c.received());
+    ASSERT_TRUE(response) << "no answer: \"" << c.received() << "\"";
+    EXPECT_EQ(response->status, 400) << response->body;
+    EXPECT_EQ(response->error_code(), "bad_request") << response->body;
+    EXPECT_THAT(response->body, HasSubstr(bad.reason));
+    EXPECT_EQ(response->headers["content-type"], "application/json");
+  }
+  EXPECT_EQ(hub_.changing_calls(), 0u);
+}
+
+// Lowers this process's descriptor limit so that no new descriptor can be
+// made, and restores it however the test ends.
+class DescriptorLimit {
+ public:
+  DescriptorLimit() {
+    ::getrlimit(RLIMIT_NOFILE, &saved_);
+    int lowest_free = ::dup(0);  // descriptors are handed out lowest first
+    ::close(lowest_free);
+    rlimit lowered = saved_;
+    lowered.rlim_cur = static_cast<rlim_t>(lowest_free);
+    ok_ = ::setrlimit(RLIMIT_NOFILE, &lowered) == 0;
+  }
+  ~DescriptorLimit() { restore(); }
+  void restore() { ::setrlimit(RLIMIT_NOFILE, &saved_); }
+  bool ok() const { return ok_; }
+
+ private:
+  rlimit saved_{};
+  bool ok_ = false;
+};
+
+// The sanitizers' runtime checks each virtual call's object by writing it to
+// a pipe(): with no descriptor left, it reports every such call as a bad
+// vptr. A sanitized build cannot run code with virtual calls (Beast's parser)
+// while descriptors are exhausted, so it skips the step that does.
+#if defined(__SANITIZE_ADDRESS__)
+constexpr bool kSanitizerNeedsDescriptors = true;
+#else
+constexpr bool kSanitizerNeedsDescriptors = false;
+#endif
+
+TEST_F(ControlServerLimits, KeepsServingAndRetriesAcceptWhenOutOfDescriptorsLoggingItOnce) {
+  ControlServerOptions o;
+  o.accept_backoff = 20ms;
+  ASSERT_TRUE(serve_with(o));
+  RawConnection served(socket_);
+  ASSERT_TRUE(wait_for_counters([](auto c) { return c.accepted == 1; }, "the first accept"));
+  // Made now, connected once no descriptor is left for the server to accept it.
+  int late = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  ASSERT_GE(late, 0);
+  sockaddr_un addr{};
+  addr.sun_family = AF_UNIX;
+  std::strncpy(addr.sun_path, socket_.c_str(), sizeof(addr.sun_path) - 1);
+
+  DescriptorLimit limit;
+  ASSERT_TRUE(limit.ok());
+  ASSERT_EQ(::connect(late, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)), 0);
+  ASSERT_EQ(::send(late, kStatusRequest.data(), kStatusRequest.size(), MSG_NOSIGNAL),
+            static_cast<ssize_t>(kStatusRequest.size()));
+  ASSERT_TRUE(wait_for_counters([](auto c) { return c.accept_failures >= 3; },
+                                "accept to fail a few times"));
+
+  // The connection already accepted is served meanwhile.
+  if (!kSanitizerNeedsDescriptors) {
+    ASSERT_TRUE(served.send(kStatusRequest));
+    auto response = served.read_response();
+    ASSERT_TRUE(response);
+    EXPECT_EQ(response->status, 200);
+  }
+
+  limit.restore();
+  ASSERT_TRUE(wait_for_counters([](auto c) { return c.accepted == 2; }, "accept to work again"));
+  std::string answer;
+  char chunk[4096];
+  for (ssize_t n; answer.find("\r\n\r\n") == std::string::npos &&
+                  (n = ::recv(late, chunk, sizeof chunk, 0)) > 0;)
+    answer.append(chunk, static_cast<std::size_t>(n));
+  ::close(late);
+  EXPECT_THAT(answer, ::testing::StartsWith("HTTP/1.1 200"));
+
+  EXPECT_EQ(logged("cannot accept control connections").size(), 1u)
+      << "logged once however often it failed";
+  EXPECT_THAT(logged("cannot accept control connections").at(0), HasSubstr("Too many open files"));
+  EXPECT_EQ(logged("accepting control connections again").size(), 1u);
 }
 
 // ---- listening -------------------------------------------------------------

@@ -81,11 +81,24 @@ TEST(CtlArgs, RefusesWhatItCannotUnderstandAsAUsageError) {
                                                           {"--frobnicate", "status"},
                                                           {"--socket"},
                                                           {"stop", "--limit", "3"},
-                                                          {"runs", "--limit", "many"}}) {
+                                                          {"runs", "--limit", "many"},
+                                                          {"stop", "--routine", "nap"},
+                                                          {"start", "--routine", "nap"},
+                                                          {"runs", "--routine"},
+                                                          {"runs", "--routine="}}) {
     auto args = parse(words);
     ASSERT_FALSE(args.ok()) << ::testing::PrintToString(words);
     EXPECT_EQ(args.error().code, "usage");
   }
+}
+
+TEST(CtlArgs, RunsTakesARoomARoutineAndALimit) {
+  auto args = parse({"runs", "--routine=nap", "--room", "nursery", "--limit", "3"});
+  ASSERT_TRUE(args.ok()) << args.error().message;
+  EXPECT_EQ(args->command, CtlCommand::Runs);
+  EXPECT_EQ(args->routine, "nap");
+  EXPECT_EQ(args->room, "nursery");
+  EXPECT_EQ(args->limit, 3u);
 }
 
 TEST(CtlArgs, HelpWinsOverEverythingElse) {
@@ -238,12 +251,40 @@ TEST_F(CtlAgainstHub, RunsPrintsATable) {
   EXPECT_THAT(out_.str(), HasSubstr("ROUTINE"));
   EXPECT_THAT(out_.str(), HasSubstr("running"));
   EXPECT_THAT(out_.str(), HasSubstr("completed"));
-  EXPECT_EQ(hub_.runs_limits(), (std::vector<std::size_t>{10}));
+  ASSERT_EQ(hub_.runs_queries().size(), 1u);
+  EXPECT_EQ(hub_.runs_queries()[0].limit, 10u);
+  EXPECT_FALSE(hub_.runs_queries()[0].room) << "without --room, every room";
+  EXPECT_FALSE(hub_.runs_queries()[0].routine);
 }
 
-TEST_F(CtlAgainstHub, RunsForAnotherRoomShowsNone) {
+TEST_F(CtlAgainstHub, RunsAsksTheServerForTheRoomAndRoutineGiven) {
+  EXPECT_EQ(run({"--room", "nursery", "runs", "--routine", "nap"}), kCtlOk);
+  EXPECT_THAT(out_.str(), HasSubstr("nap"));
+  EXPECT_THAT(out_.str(), Not(HasSubstr("bedtime")));
+  ASSERT_EQ(hub_.runs_queries().size(), 1u);
+  EXPECT_EQ(hub_.runs_queries()[0].room, "nursery");
+  EXPECT_EQ(hub_.runs_queries()[0].routine, "nap");
+}
+
+TEST_F(CtlAgainstHub, RunsEncodesTheIdsItSends) {
+  hub_.add_room("play room&x=1", "Odd");
+  EXPECT_EQ(run({"--room", "play room&x=1", "runs"}), kCtlOk) << err_.str();
+  ASSERT_EQ(hub_.runs_queries().size(), 1u);
+  EXPECT_EQ(hub_.runs_queries()[0].room, "play room&x=1");
+}
+
+TEST_F(CtlAgainstHub, RunsForARoomWithoutRunsSaysSo) {
+  hub_.add_room("playroom", "Playroom");
   EXPECT_EQ(run({"runs", "--room", "playroom"}), kCtlOk);
   EXPECT_EQ(out_.str(), "No runs yet.\n");
+}
+
+TEST_F(CtlAgainstHub, RunsForAnUnknownRoomOrRoutineExits1WithTheServersMessage) {
+  EXPECT_EQ(run({"runs", "--room", "nope"}), kCtlRefused);
+  EXPECT_EQ(err_.str(), "nurseryctl: There is no room \"nope\".\n");
+  EXPECT_EQ(out_.str(), "");
+  EXPECT_EQ(run({"runs", "--routine", "nope"}), kCtlRefused);
+  EXPECT_EQ(err_.str(), "nurseryctl: There is no routine \"nope\".\n");
 }
 
 TEST_F(CtlAgainstHub, NoServerExits3NamingTheSocketAndHintingAtTheDaemon) {

@@ -89,9 +89,15 @@ class FakeHub final : public HubApi {
     return result;
   }
 
+  // Two canned runs in the nursery, filtered as the real hub's store does;
+  // "bedtime" and "nap" are the routines it knows.
   Expected<std::vector<RunRecord>> runs(const RunQuery& query) const override {
     std::lock_guard lock(mutex_);
-    runs_limits_.push_back(query.limit);
+    runs_queries_.push_back(query);
+    if (query.room && !has_room(*query.room)) return unknown_room(*query.room);
+    if (query.routine && *query.routine != "bedtime" && *query.routine != "nap")
+      return Error{"unknown_routine", fmt::format("There is no routine \"{}\".", *query.routine),
+                   404};
     RunRecord open;
     open.id = 2;
     open.room = "nursery";
@@ -104,7 +110,12 @@ class FakeHub final : public HubApi {
     done.started_at = status_.now - std::chrono::hours(5);
     done.ended_at = status_.now - std::chrono::hours(4);
     done.outcome = Outcome::Completed;
-    return std::vector<RunRecord>{open, done};
+    std::vector<RunRecord> out;
+    for (const auto& run : {open, done})
+      if ((!query.room || run.room == *query.room) &&
+          (!query.routine || run.routine == *query.routine) && out.size() < query.limit)
+        out.push_back(run);
+    return out;
   }
 
   Expected<CommandResult> set_device(std::string_view room, std::string_view device,
@@ -143,9 +154,9 @@ class FakeHub final : public HubApi {
     std::lock_guard lock(mutex_);
     return device_calls_;
   }
-  std::vector<std::size_t> runs_limits() const {
+  std::vector<RunQuery> runs_queries() const {
     std::lock_guard lock(mutex_);
-    return runs_limits_;
+    return runs_queries_;
   }
   // Calls that could change state: none may follow a refused request.
   std::size_t changing_calls() const {
@@ -168,7 +179,7 @@ class FakeHub final : public HubApi {
   mutable std::size_t status_calls_ = 0;
   std::vector<RoutineCall> routine_calls_;
   std::vector<DeviceCall> device_calls_;
-  mutable std::vector<std::size_t> runs_limits_;
+  mutable std::vector<RunQuery> runs_queries_;
 };
 
 inline std::filesystem::path make_temp_dir() {
@@ -192,7 +203,7 @@ class ServedHub : public ::testing::Test {
   void SetUp() override {
     dir_ = make_temp_dir();
     socket_ = dir_ / "control.sock";
-    server_ = std::make_unique<ControlServer>(io_, hub_, Logger(sink_, "control"));
+    server_ = std::make_unique<ControlServer>(io_, hub_, Logger(sink_, "control"), options_);
     auto listening = server_->listen(socket_);
     ASSERT_TRUE(listening.ok()) << listening.error().message;
     loop_ = std::thread([this] { io_.run(); });
@@ -210,8 +221,53 @@ class ServedHub : public ::testing::Test {
 
   ControlClient client() { return ControlClient(socket_, std::chrono::seconds(5)); }
 
+  // Replaces the server with one with these limits, on the same socket.
+  ::testing::AssertionResult serve_with(const ControlServerOptions& options) {
+    options_ = options;
+    auto listening = on_loop([this] {
+      server_->close();
+      server_ = std::make_unique<ControlServer>(io_, hub_, Logger(sink_, "control"), options_);
+      return server_->listen(socket_);
+    });
+    if (!listening) return ::testing::AssertionFailure() << listening.error().message;
+    return ::testing::AssertionSuccess();
+  }
+
+  ControlServerCounters counters() {
+    return on_loop([this] { return server_->counters(); });
+  }
+  // Polls the server's counters until `done` holds for them or `timeout`
+  // passes; returns the last counters seen, for the assertion's message.
+  template <typename Done>
+  ::testing::AssertionResult wait_for_counters(
+      Done done, const char* what, std::chrono::milliseconds timeout = std::chrono::seconds(10)) {
+    const auto deadline = std::chrono::steady_clock::now() + timeout;
+    ControlServerCounters c;
+    for (;;) {
+      c = counters();
+      if (done(c)) return ::testing::AssertionSuccess();
+      if (std::chrono::steady_clock::now() >= deadline) break;
+      std::this_thread::sleep_for(std::chrono::milliseconds(5));  // a polling interval
+    }
+    return ::testing::AssertionFailure()
+           << "waited " << timeout.count() << " ms for " << what << "; counters: open " << c.open
+           << ", idle " << c.idle << ", writing " << c.writing << ", refusing " << c.refusing
+           << ", accepted " << c.accepted << ", refused " << c.refused << ", evicted " << c.evicted
+           << ", timed out " << c.timed_out << ", accept failures " << c.accept_failures;
+  }
+  // The lines logged so far that contain `needle`.
+  std::vector<std::string> logged(std::string_view needle) {
+    return on_loop([this, needle] {
+      std::vector<std::string> out;
+      for (const auto& line : sink_.lines)
+        if (line.message.find(needle) != std::string::npos) out.push_back(line.message);
+      return out;
+    });
+  }
+
   FakeHub hub_;
   MemorySink sink_;
+  ControlServerOptions options_;  // a fixture that wants other limits sets them in its constructor
   boost::asio::io_context io_;
   boost::asio::executor_work_guard<boost::asio::io_context::executor_type> work_ =
       boost::asio::make_work_guard(io_);
