@@ -32,7 +32,8 @@ constexpr std::string_view kMassageKeys[] = {"max_intensity", "start_intensity",
                                              "session_under_6_weeks", "session_6_to_12_weeks",
                                              "session_from_3_months"};
 constexpr std::string_view kLightKeys[] = {"night_max_brightness", "night_max_color_temp",
-                                           "night_window"};
+                                           "night_window", "wake_max_brightness",
+                                           "wake_max_color_temp"};
 constexpr std::string_view kRoomKeys[] = {"id", "name", "default_routine"};
 // Every other key of a [[devices]] block belongs to the driver.
 constexpr std::string_view kDeviceKeys[] = {"id", "name", "room", "driver"};
@@ -243,6 +244,17 @@ class Loader {
       out = *level;
   }
 
+  void read_kelvin_limit(const toml::table& table, std::string_view key, int& out) {
+    const auto* node = table.get(key);
+    if (!node) return;
+    if (auto k = read_integer(*node, key)) {
+      if (auto why = check_color_temp(*k))
+        error(node->source(), fmt::format("{}: {}", key, *why));
+      else
+        out = static_cast<int>(*k);
+    }
+  }
+
   void read_limit_duration(const toml::table& table, std::string_view key, Seconds max,
                            std::string_view max_reason, Seconds& out) {
     const auto* node = table.get(key);
@@ -391,17 +403,10 @@ class Loader {
     if (const auto* l = section(t, "light", "[safety.light]")) {
       warn_unknown_keys(*l, kLightKeys, "[safety.light]");
       read_limit(*l, "night_max_brightness", safety.light.night_max_brightness);
-      if (const auto* node = l->get("night_max_color_temp")) {
-        if (auto k = read_integer(*node, "night_max_color_temp")) {
-          if (*k < kMinColorTemp || *k > kMaxColorTemp)
-            error(node->source(),
-                  fmt::format("night_max_color_temp must be between {} and {} kelvin, got {}",
-                              kMinColorTemp, kMaxColorTemp, *k));
-          else
-            safety.light.night_max_color_temp = static_cast<int>(*k);
-        }
-      }
+      read_kelvin_limit(*l, "night_max_color_temp", safety.light.night_max_color_temp);
       read_limit_duration(*l, "night_window", kMaxNightWindow, "a day", safety.light.night_window);
+      read_limit(*l, "wake_max_brightness", safety.light.wake_max_brightness);
+      read_kelvin_limit(*l, "wake_max_color_temp", safety.light.wake_max_color_temp);
     }
   }
 

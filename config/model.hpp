@@ -114,6 +114,9 @@ struct LightSafety {
   // Night lasts from the start of a bedtime routine until a wake routine
   // starts, or at most this long.
   Seconds night_window{14 * 3600};
+  // While a wake routine runs, its sunrise rises no higher than this.
+  Level wake_max_brightness = Level::permille(600);
+  int wake_max_color_temp = 4000;
 };
 struct SafetyConfig {
   SoundSafety sound;

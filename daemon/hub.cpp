@@ -221,15 +221,26 @@ void Hub::shutdown(Duration deadline, std::function<void()> done) {
     });
 }
 
+void Hub::set_wake_time(std::string_view room, std::optional<TimePoint> at) {
+  for (DeviceSlot* slot : devices_.in_room(room))
+    if (has(slot->capabilities(), Capability::Sound)) gate_.set_sound_deadline(slot->id(), at);
+}
+
 // --- the choke point --------------------------------------------------------
 
 GateSubject Hub::subject(const DeviceSlot& slot) const {
   return GateSubject{slot.id(), slot.device().name(), slot.capabilities(), slot.known()};
 }
 
-bool Hub::night(const DeviceSlot& slot) const {
+RoomSituation Hub::room_situation(const DeviceSlot& slot) const {
   const Room* room = find_room(slot.room());
-  return room && room->night(clock_.now(), config_.safety.light.night_window);
+  if (!room) return {};
+  RoomSituation s;
+  s.night = room->night(clock_.now(), config_.safety.light.night_window);
+  if (room->engine().active())
+    if (const auto* routine = config_.find_routine(room->engine().run().routine))
+      s.waking = routine->kind == config::RoutineKind::Wake;
+  return s;
 }
 
 SafetyDecision Hub::dispatch(DeviceSlot& slot, const DeviceValues& values, Duration transition,
@@ -241,7 +252,7 @@ SafetyDecision Hub::dispatch(DeviceSlot& slot, const DeviceValues& values, Durat
   for (Capability c : kAllCapabilities)
     if (has(touched(command.values), c) && device.native_transition(c)) native = true;
   command.transition = native ? transition : Duration{0};
-  SafetyDecision decision = gate_.decide(subject(slot), command, intents, night(slot));
+  SafetyDecision decision = gate_.decide(subject(slot), command, intents, room_situation(slot));
   if (!decision.clamps.empty()) {
     const auto text = clamps_text(decision.clamps);
     log_.child("safety").notice("{}: {} command limited: {}", device.name(),
@@ -262,7 +273,7 @@ SafetyDecision Hub::dispatch(DeviceSlot& slot, const DeviceValues& values, Durat
 
 void Hub::enforce_limits(DeviceSlot& slot) {
   DeviceCommand as_known{0, slot.known(), Duration{0}, std::nullopt};
-  const SafetyDecision decision = gate_.decide(subject(slot), as_known, {}, night(slot));
+  const SafetyDecision decision = gate_.decide(subject(slot), as_known, {}, room_situation(slot));
   if (decision.clamps.empty()) return;
   dispatch(slot, decision.command.values, Duration{0}, CommandSource::Safety, {});
 }

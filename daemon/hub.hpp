@@ -62,6 +62,10 @@ class Hub final : public HubApi,
   // a restart resumes them.
   void shutdown(Duration deadline, std::function<void()> done);
 
+  // The morning wake time of a room (set by the scheduler): its sound
+  // machines switch off then, never later than auto_off after they went on.
+  void set_wake_time(std::string_view room, std::optional<TimePoint> at);
+
   // A one-line summary for systemd's STATUS=.
   std::string summary() const;
   bool any_routine_active() const;
@@ -113,7 +117,7 @@ class Hub final : public HubApi,
                        std::optional<Outcome> outcome = std::nullopt);
   Room* find_room(std::string_view id);
   const Room* find_room(std::string_view id) const;
-  bool night(const DeviceSlot& slot) const;
+  RoomSituation room_situation(const DeviceSlot& slot) const;
 
   // Stores through `write`; when the store refuses (a full disk), keeps the
   // write and retries it, in order, until it succeeds. Returns the refusal.

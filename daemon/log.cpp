@@ -16,9 +16,14 @@ void StderrSink::write(LogLevel level, std::string_view domain, std::string_view
   } else {
     std::string_view tag;
     switch (level) {
-      case LogLevel::Error: tag = "error: "; break;
-      case LogLevel::Warning: tag = "warning: "; break;
-      default: break;
+      case LogLevel::Error:
+        tag = "error: ";
+        break;
+      case LogLevel::Warning:
+        tag = "warning: ";
+        break;
+      default:
+        break;
     }
     line = fmt::format("{}: {}{}\n", domain, tag, message);
   }

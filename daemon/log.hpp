@@ -5,11 +5,11 @@
 // Each subsystem logs under its own domain ("engine", "safety", "store" ...).
 // Thread: the loop thread (sinks are not synchronised).
 
+#include <fmt/format.h>
+
 #include <string>
 #include <string_view>
 #include <vector>
-
-#include <fmt/format.h>
 
 namespace nursery {
 

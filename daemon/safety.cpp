@@ -165,6 +165,17 @@ SafetyDecision Safety::check(const DeviceCommand& requested, const SafetySituati
       v.color_temp = l.night_max_color_temp;
     }
   }
+  if (has(s.capabilities, Capability::Light) && s.waking && !s.night) {
+    const auto& l = limits_.light;
+    clamp_level(v.brightness, "brightness", l.wake_max_brightness,
+                "the wake light rises no higher: a gentle sunrise, not a floodlight");
+    if (v.color_temp && *v.color_temp > l.wake_max_color_temp) {
+      d.clamps.push_back({"color_temp", fmt::format("{} K", *v.color_temp),
+                          fmt::format("{} K", l.wake_max_color_temp), "the wake light's ceiling",
+                          false});
+      v.color_temp = l.wake_max_color_temp;
+    }
+  }
   if (!d.clamps.empty() && v.on(Capability::Massager) == false) d.command.massage_session.reset();
   return d;
 }

@@ -21,6 +21,12 @@ namespace nursery {
 // routine step; absent (or empty) for a manual command, always a new wish.
 using Intents = std::map<Capability, std::string>;
 
+// What of the room's state the light limits depend on.
+struct RoomSituation {
+  bool night = false;   // between a bedtime routine's start and the wake light
+  bool waking = false;  // a wake routine runs
+};
+
 // How long a massager may run from now, as the gate computed it from the
 // session window and the rolling budget.
 struct MassageAllowance {
@@ -41,6 +47,7 @@ struct SafetySituation {
   Capabilities capabilities = 0;
   DeviceValues current;  // what the device is known to have
   bool night = false;    // the room is between a bedtime routine's start and the wake light
+  bool waking = false;   // a wake routine runs in the room: its ceiling applies
   std::optional<MassageAllowance> massage;  // for a device with a massager
   std::optional<SoundAllowance> sound;      // for a device with sound
 };

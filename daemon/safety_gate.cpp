@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <tuple>
 
 namespace nursery {
 namespace {
@@ -171,10 +172,11 @@ SoundAllowance SafetyGate::sound_allowance(const std::string& device_id,
   const Timed* t = find_timed(device_id, Capability::Sound);
   SoundAllowance a;
   if (t && !t->records.empty() && !t->records.back().off_at) {
-    a.may_run = t->records.back().on_at + auto_off - now;
+    const auto [end, why] = sound_end(*t);
+    a.may_run = end - now;
     if (a.may_run <= Duration::zero()) {
       a.may_run = Duration{0};
-      a.refusal = fmt::format("sound auto-off: it has played for {}", in_hours(auto_off));
+      a.refusal = why;
     }
     return a;
   }
@@ -188,7 +190,25 @@ SoundAllowance SafetyGate::sound_allowance(const std::string& device_id,
     return a;
   }
   a.may_run = auto_off;
+  if (t && t->deadline && *t->deadline > now) a.may_run = std::min(auto_off, *t->deadline - now);
   return a;
+}
+
+std::pair<TimePoint, std::string> SafetyGate::sound_end(const Timed& t) const {
+  const Duration auto_off = safety_.limits().sound.auto_off;
+  const UsageRecord& open = t.records.back();
+  const TimePoint limit = open.on_at + auto_off;
+  if (t.deadline && *t.deadline > open.on_at && *t.deadline < limit)
+    return {*t.deadline,
+            fmt::format("sound auto-off at the wake time, {}", local_hhmm(*t.deadline))};
+  return {limit, fmt::format("sound auto-off: it has played for {}", in_hours(auto_off))};
+}
+
+void SafetyGate::set_sound_deadline(const std::string& device_id, std::optional<TimePoint> at) {
+  Timed& t = timed(device_id, Capability::Sound);
+  t.deadline = at;
+  if (!t.records.empty() && !t.records.back().off_at)
+    arm_auto_off(device_id, device_id, Capability::Sound);
 }
 
 namespace {
@@ -199,8 +219,9 @@ std::string intent_of(const Intents& intents, Capability c) {
 }  // namespace
 
 SafetyDecision SafetyGate::decide(const GateSubject& device, const DeviceCommand& command,
-                                  const Intents& intents, bool night) const {
-  SafetySituation s{device.capabilities, device.known, night, std::nullopt, std::nullopt};
+                                  const Intents& intents, RoomSituation room) const {
+  SafetySituation s{device.capabilities, device.known, room.night,
+                    room.waking,         std::nullopt, std::nullopt};
   if (has(device.capabilities, Capability::Massager))
     s.massage = massage_allowance(device.id, intent_of(intents, Capability::Massager));
   if (has(device.capabilities, Capability::Sound))
@@ -258,9 +279,7 @@ void SafetyGate::arm_auto_off(const std::string& device_id, const std::string& n
     reason = fmt::format("the {} massage session for {} is over",
                          in_minutes(massage_session_limit()), child_name_);
   } else {
-    const Duration auto_off = safety_.limits().sound.auto_off;
-    at = open.on_at + auto_off;
-    reason = fmt::format("sound auto-off after {}", in_hours(auto_off));
+    std::tie(at, reason) = sound_end(t);
   }
   t.auto_off->set(at, [this, device_id, name, capability, reason] {
     log_.notice("{}: switched off: {}", name, reason);

@@ -71,10 +71,14 @@ class SafetyGate {
   // behind a switch-on ("run 12 step 2"; none for a manual command, which
   // is always a new wish). Records nothing.
   SafetyDecision decide(const GateSubject& device, const DeviceCommand& command,
-                        const Intents& intents, bool night) const;
+                        const Intents& intents, RoomSituation room) const;
   // The device now has `device.known` (a command was sent, or it reported):
   // opens and closes on-periods, stores them and arms the auto-offs.
   void track(const GateSubject& device, const Intents& intents);
+  // The morning wake time: a sound machine that went on before it is
+  // switched off then, if that comes before its auto-off (never later than
+  // auto_off after it went on). nullopt: no wake time.
+  void set_sound_deadline(const std::string& device_id, std::optional<TimePoint> at);
   // The device left the hub (after it was made safe).
   void forget(const std::string& device_id);
   // The wall clock jumped: move every stored time by `by`.
@@ -91,7 +95,10 @@ class SafetyGate {
     std::vector<UsageRecord> records;  // recent, oldest first; the last may be open
     std::unique_ptr<Alarm> auto_off;
     bool closing_by_auto_off = false;
+    std::optional<TimePoint> deadline;  // sound: the wake time
   };
+  // When the open sound period must end, and why.
+  std::pair<TimePoint, std::string> sound_end(const Timed& timed) const;
   Timed& timed(const std::string& device_id, Capability capability);
   const Timed* find_timed(const std::string& device_id, Capability capability) const;
   MassageAllowance massage_allowance(const std::string& device_id, const std::string& intent) const;

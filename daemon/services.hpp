@@ -94,8 +94,7 @@ class BleDevice {
   virtual void on_link(std::function<void(const BleLinkEvent&)> handler) = 0;
   virtual BleLinkState link_state() const = 0;
 
-  virtual void read(std::string characteristic_uuid,
-                    std::function<void(Expected<Bytes>)> done) = 0;
+  virtual void read(std::string characteristic_uuid, std::function<void(Expected<Bytes>)> done) = 0;
   // with_response: a Write Request (acknowledged by the peripheral) rather
   // than a Write Command.
   virtual void write(std::string characteristic_uuid, Bytes value, bool with_response,

@@ -726,3 +726,50 @@ TEST_F(FullDiskTest, AStartThatCannotBeStoredIsRefused) {
 
 }  // namespace
 }  // namespace nursery::testing
+
+namespace nursery::testing {
+namespace {
+
+using WakeTest = HubFixture;
+
+TEST_F(WakeTest, TheWakeRoutinesLightIsHeldToTheWakeCeiling) {
+  start(example_config_text() + R"(
+[[routines]]
+id = "floodlight"
+kind = "wake"
+  [[routines.steps]]
+  at = "0s"
+  role = "light"
+  on = true
+  brightness = 1.0
+  color_temp = 6500
+)");
+  ASSERT_TRUE(act(RoutineAction::Start, "floodlight"));
+  EXPECT_EQ(physical("night-light").brightness, pct(60));
+  EXPECT_EQ(physical("night-light").color_temp, 4000);
+}
+
+TEST_F(WakeTest, SoundStopsAtTheWakeTimeWhenItComesBeforeTheAutoOff) {
+  start();
+  ASSERT_TRUE(act(RoutineAction::Start));
+  hub_->set_wake_time("nursery", kEvening + 11h);
+  clock_.advance(11h - 1s);
+  EXPECT_EQ(physical("sound").sound_on, true);
+  clock_.advance(2s);
+  EXPECT_EQ(physical("sound").sound_on, false);
+  const auto offs = events("auto_off");
+  auto sound_off = std::find_if(offs.begin(), offs.end(), [](auto& e) { return e.device == "sound"; });
+  ASSERT_NE(sound_off, offs.end());
+  EXPECT_NE(sound_off->detail.find("wake time"), std::string::npos) << sound_off->detail;
+}
+
+TEST_F(WakeTest, AWakeTimeLaterThanTheAutoOffDoesNotLengthenIt) {
+  start();
+  ASSERT_TRUE(act(RoutineAction::Start));
+  hub_->set_wake_time("nursery", kEvening + 14h);
+  clock_.advance(12h + 1s);
+  EXPECT_EQ(physical("sound").sound_on, false);
+}
+
+}  // namespace
+}  // namespace nursery::testing

@@ -24,7 +24,7 @@ MassageAllowance may_run(Duration d, bool session_open = false) {
 }
 
 SafetySituation situation(Capabilities caps, bool night = false, DeviceValues current = {}) {
-  SafetySituation s{caps, std::move(current), night, std::nullopt, std::nullopt};
+  SafetySituation s{caps, std::move(current), night, false, std::nullopt, std::nullopt};
   if (has(caps, Capability::Massager)) s.massage = may_run(20min);
   if (has(caps, Capability::Sound)) s.sound = SoundAllowance{12h, ""};
   return s;
@@ -190,6 +190,18 @@ TEST(Safety, ALightAndSoundDeviceKeepsItsSwitchesApart) {
   EXPECT_EQ(d.command.values.light_on, false);
   EXPECT_EQ(d.command.values.sound_on, true);
   EXPECT_TRUE(d.clamps.empty());
+}
+
+TEST(Safety, CapsTheWakeLightAtItsCeilingWhileAWakeRoutineRuns) {
+  DeviceValues v;
+  v.light_on = true;
+  v.brightness = pct(100);
+  v.color_temp = 6500;
+  auto s = situation(bit(Capability::Light));
+  s.waking = true;
+  auto d = defaults().check(command(v), s);
+  EXPECT_EQ(*d.command.values.brightness, pct(60));
+  EXPECT_EQ(d.command.values.color_temp, 4000);
 }
 
 // --- the rolling budget ------------------------------------------------------
