@@ -30,7 +30,8 @@ struct Diagnostic {
   Severity severity = Severity::Error;
   Location where;
   std::string message;
-  // "FILE:LINE:COL: message" for errors, "FILE:LINE:COL: warning: message" for warnings.
+  // "FILE:LINE:COL: message" for errors, "FILE:LINE:COL: warning: message" for
+  // warnings; escaped with escape_text (config/text.hpp), so always one line.
   std::string to_string() const;
 };
 
@@ -63,7 +64,7 @@ struct DriverOption {
 
 struct DeviceConfig {
   std::string id;
-  std::string name;    // defaults to id
+  std::string name;  // defaults to id
   std::string room;
   std::string driver;
   std::map<std::string, DriverOption> options;  // every key not listed above
@@ -73,7 +74,7 @@ struct DeviceConfig {
 enum class RoutineKind { Bedtime, Wake, Other };
 
 struct StepConfig {
-  Seconds at{0};    // offset from the routine's start, in routine time (pauses excluded)
+  Seconds at{0};  // offset from the routine's start, in routine time (pauses excluded)
   Role role = Capability::Light;
   Seconds fade{0};  // how long the move from the previous values to these takes
   DeviceValues values;
