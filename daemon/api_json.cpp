@@ -58,11 +58,13 @@ std::optional<Error> read_fraction(std::string_view key, const json& value,
   return std::nullopt;
 }
 
+// A track or pattern: the same alphabet and length as in the config.
 std::optional<Error> read_name(std::string_view key, const json& value,
                                std::optional<std::string>& out) {
-  if (!value.is_string() || value.get_ref<const std::string&>().empty())
-    return invalid_value(
-        fmt::format("{} must be a non-empty string, got {}", key, describe(value)));
+  if (!value.is_string())
+    return invalid_value(fmt::format("{} must be a string, got {}", key, describe(value)));
+  if (auto problem = check_token(key, value.get_ref<const std::string&>()))
+    return invalid_value(*problem);
   out = value.get<std::string>();
   return std::nullopt;
 }
@@ -175,10 +177,15 @@ nlohmann::json to_json(const HubStatus& status) {
   };
 }
 
-nlohmann::json to_json(const RunRecord& run) {
+nlohmann::json to_json(const RunRecord& run, std::optional<TimePoint> now) {
+  // A pause still open counts up to the run's end, or to now while the run
+  // goes on; without `now` an open run's open pause counts from nothing.
+  const std::optional<TimePoint> until = run.ended_at ? run.ended_at : now;
   Duration paused{0};
-  for (const auto& pause : run.pauses)
-    if (pause.to) paused += *pause.to - pause.from;
+  for (const auto& pause : run.pauses) {
+    const std::optional<TimePoint> to = pause.to ? pause.to : until;
+    if (to && *to > pause.from) paused += *to - pause.from;
+  }
   return json{
       {"id", run.id},
       {"room", run.room},

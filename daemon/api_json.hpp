@@ -22,9 +22,11 @@ nlohmann::json to_json(const RoutineStatus& routine);
 // {"id","name","driver","capabilities":["light",…],"available","overridden","state":{…}}
 nlohmann::json to_json(const DeviceStatus& device);
 // {"id","room","routine","started_at","ended_at","outcome","paused_ms","skipped_ms"};
-// ended_at and outcome are null while the run is open; paused_ms counts
-// finished pauses only.
-nlohmann::json to_json(const RunRecord& run);
+// ended_at and outcome are null while the run is open. paused_ms counts every
+// pause, one still open included: up to ended_at for a run that has ended
+// (stopped while paused), up to `now` for an open run (give the hub's now;
+// without it the open part of an open run's pause counts 0).
+nlohmann::json to_json(const RunRecord& run, std::optional<TimePoint> now = std::nullopt);
 // {"room","device","requested":{…},"applied":{…},
 //  "clamped":[{"field","requested","applied","reason"}]}
 nlohmann::json to_json(const CommandResult& result);
@@ -44,8 +46,9 @@ inline constexpr Duration kMaxTransition = std::chrono::hours(1);
 Expected<RoutineRequest> parse_routine_request(const nlohmann::json& body);
 
 // An object with any of: on (bool), brightness, volume, intensity (0..1),
-// color_temp (whole kelvin), track, pattern (non-empty strings), transition
-// (seconds, 0..3600). Errors: "invalid_value" (400) for a value of the wrong
+// color_temp (whole kelvin), track, pattern (short tokens), transition
+// (seconds, 0..3600). track and pattern follow check_token (config/values.hpp):
+// 1 to 32 of a-z, 0-9, '-' and '_'. Errors: "invalid_value" (400) for a value of the wrong
 // type or out of range, "invalid_request" (400) for an unknown key, a body
 // that is not an object, or a command that sets nothing.
 Expected<DeviceCommand> parse_device_command(const nlohmann::json& body);
