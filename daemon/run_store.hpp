@@ -47,6 +47,20 @@ struct EventRecord {
   std::string detail;  // a sentence or JSON, for the sleep log and the panel
 };
 
+// Whether the store can still keep what the hub asks it to, for the status
+// a parent sees. Healthy is all false.
+struct StoreHealth {
+  // The space held in reserve inside the database is not there: it was
+  // released so that writes could go on when the disk filled, or it could
+  // not be set aside for lack of space. Writes may fail soon.
+  bool reserve_released = false;
+  // The latest write could not be stored (the disk is full, or failing).
+  bool last_write_failed = false;
+  // A sentence for the status when degraded; empty when healthy.
+  std::string reason;
+  bool degraded() const { return reserve_released || last_write_failed; }
+};
+
 class RunStore {
  public:
   virtual ~RunStore() = default;
@@ -61,6 +75,15 @@ class RunStore {
   virtual Expected<std::vector<RunRecord>> recent_runs(std::size_t limit) = 0;
   virtual Status add_event(const EventRecord& event) = 0;
   virtual Expected<std::vector<EventRecord>> recent_events(std::size_t limit) = 0;
+
+  // How the store is doing (see StoreHealth). Default: a store without a
+  // disk to fill is always healthy.
+  virtual StoreHealth health() const { return {}; }
+  // The latest time stored anywhere: run starts and ends, pause bounds,
+  // event times; nullopt when nothing is stored. Call at start so that the
+  // clock never starts earlier than what is already recorded. Default: a
+  // store that keeps nothing across restarts has nothing to report.
+  virtual Expected<std::optional<TimePoint>> latest_time() { return std::optional<TimePoint>{}; }
 };
 
 }  // namespace nursery
