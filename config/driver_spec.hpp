@@ -26,6 +26,11 @@ struct DriverSpec {
   std::span<const DriverOptionSpec> options;
   // Checks values the types alone do not (an enum, a range). May be null.
   std::vector<Diagnostic> (*validate)(const DeviceConfig&) = nullptr;
+  // What a device block gives its room (light, sound, massager), so the
+  // loader can warn about routine steps with nothing to act on. Called only
+  // for a block that passed its checks. Null: the driver does not say, and
+  // the device counts as able to do anything.
+  Capabilities (*capabilities)(const DeviceConfig&) = nullptr;
 };
 
 // Looks a driver up by name; returns null for an unknown driver.

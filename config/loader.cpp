@@ -16,6 +16,8 @@
 #include <system_error>
 #include <utility>
 
+#include "text.hpp"
+
 namespace nursery::config {
 
 namespace {
@@ -45,6 +47,8 @@ static_assert(std::size(kStepKeys) == 3 + kFields.size() - 2,
               "every field of config/values.hpp (one \"on\" for all) is a step key");
 
 constexpr Seconds kMaxNightWindow{24 * 3600};
+// A routine is at most a day long: every step's `at`, `fade` and their sum.
+constexpr Seconds kMaxRoutineLength{24 * 3600};
 
 bool contains(std::span<const std::string_view> keys, std::string_view key) {
   return std::find(keys.begin(), keys.end(), key) != keys.end();
@@ -76,13 +80,6 @@ std::string_view type_name(toml::node_type type) {
   return "an unknown type";
 }
 
-bool is_valid_id(std::string_view id) {
-  if (id.empty()) return false;
-  return std::all_of(id.begin(), id.end(), [](char c) {
-    return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_' || c == '-';
-  });
-}
-
 // The inverse of parse_duration, for messages: 5400s -> "1h30m".
 std::string format_duration(Seconds d) {
   auto total = d.count();
@@ -111,6 +108,15 @@ class Loader {
   }
 
   LoadResult load(std::string_view text) {
+    // toml++ reports a bad byte at the last good code point before it, and
+    // only within its read-ahead block; the byte itself is what to point at.
+    if (const auto bad = find_invalid_utf8(text)) {
+      error(Location{source_, bad->line, bad->column},
+            fmt::format("invalid UTF-8: byte 0x{:02x} cannot start or continue a character here "
+                        "(the file must be UTF-8 text)",
+                        static_cast<unsigned char>(text[bad->offset])));
+      return finish();
+    }
     toml::table root;
     try {
       root = toml::parse(text, std::string_view(source_));
@@ -125,7 +131,9 @@ class Loader {
     for (const auto* t : table_array(root, "rooms")) load_room(*t);
     for (const auto* t : table_array(root, "routines")) load_routine(*t);
     for (const auto* t : table_array(root, "devices")) load_device(*t);
+    check_rooms_present(root);
     check_references();
+    check_roles();
     return finish();
   }
 
@@ -149,7 +157,10 @@ class Loader {
     diagnostics_.push_back({Diagnostic::Severity::Error, std::move(where), std::move(message)});
   }
   void warning(const toml::source_region& region, std::string message) {
-    diagnostics_.push_back({Diagnostic::Severity::Warning, location(region), std::move(message)});
+    warning(location(region), std::move(message));
+  }
+  void warning(Location where, std::string message) {
+    diagnostics_.push_back({Diagnostic::Severity::Warning, std::move(where), std::move(message)});
   }
 
   LoadResult finish() {
@@ -221,10 +232,9 @@ class Loader {
 
   std::optional<std::string> read_id(const toml::node& node, std::string_view what) {
     auto id = read_string(node, "id");
-    if (id && !is_valid_id(*id)) {
-      error(node.source(),
-            fmt::format("invalid {} id \"{}\" (use lowercase letters, digits, '-' and '_')", what,
-                        *id));
+    if (!id) return id;
+    if (auto why = check_id(fmt::format("{} id", what), *id)) {
+      error(node.source(), *why);
       return std::nullopt;
     }
     return id;
@@ -270,9 +280,16 @@ class Loader {
       out = *d;
   }
 
-  void read_optional_string(const toml::table& table, std::string_view key, std::string& out) {
-    if (const auto* node = table.get(key))
-      if (auto v = read_string(*node, key)) out = std::move(*v);
+  // A name shown to parents; `what` says whose ("room name").
+  void read_display_name(const toml::table& table, std::string_view what, std::string& out) {
+    const auto* node = table.get("name");
+    if (!node) return;
+    auto v = read_string(*node, "name");
+    if (!v) return;
+    if (auto why = check_display_name(what, *v))
+      error(node->source(), *why);
+    else
+      out = std::move(*v);
   }
 
   // --- Sections.
@@ -310,7 +327,7 @@ class Loader {
   void load_hub(const toml::table& t) {
     warn_unknown_keys(t, kHubKeys, "[hub]");
     auto& hub = config_.hub;
-    read_optional_string(t, "name", hub.name);
+    read_display_name(t, "the hub's name", hub.name);
     if (const auto* node = t.get("time_zone")) {
       if (auto zone = read_string(*node, "time_zone")) {
         if (auto why = check_time_zone(*zone))
@@ -356,7 +373,7 @@ class Loader {
 
   void load_child(const toml::table& t) {
     warn_unknown_keys(t, kChildKeys, "[child]");
-    read_optional_string(t, "name", config_.child.name);
+    read_display_name(t, "the child's name", config_.child.name);
     if (const auto* node = t.get("birth_date")) {
       if (const auto* d = node->as_date()) {
         const toml::date& v = d->get();
@@ -440,7 +457,7 @@ class Loader {
     room.where = location(t.source());
     if (auto id = required_id(t, "room", "[[rooms]]", room_ids_)) room.id = *id;
     room.name = room.id;
-    read_optional_string(t, "name", room.name);
+    read_display_name(t, "room name", room.name);
     Reference routine{room.default_routine, std::nullopt};
     if (const auto* node = t.get("default_routine")) {
       if (auto v = read_string(*node, "default_routine")) {
@@ -459,7 +476,7 @@ class Loader {
     device.where = location(t.source());
     if (auto id = required_id(t, "device", "[[devices]]", device_ids_)) device.id = *id;
     device.name = device.id;
-    read_optional_string(t, "name", device.name);
+    read_display_name(t, "device name", device.name);
 
     if (const auto* node = t.get("room")) {
       if (auto room = read_string(*node, "room")) {
@@ -482,8 +499,14 @@ class Loader {
     }
     // Without a known driver its options cannot be checked: the driver error
     // is the one to fix first.
-    if (spec && load_driver_options(t, *spec, device) && spec->validate)
-      run_driver_validation(*spec, device);
+    std::optional<Capabilities> capabilities;
+    if (spec && load_driver_options(t, *spec, device)) {
+      const auto errors_before = error_count();
+      if (spec->validate) run_driver_validation(*spec, device);
+      if (spec->capabilities && error_count() == errors_before)
+        capabilities = spec->capabilities(device);
+    }
+    device_capabilities_.push_back(capabilities);
     config_.devices.push_back(std::move(device));
   }
 
@@ -569,7 +592,7 @@ class Loader {
     routine.where = location(t.source());
     if (auto id = required_id(t, "routine", "[[routines]]", routine_ids_)) routine.id = *id;
     routine.name = routine.id;
-    read_optional_string(t, "name", routine.name);
+    read_display_name(t, "routine name", routine.name);
     if (const auto* node = t.get("kind")) {
       if (auto kind = read_string(*node, "kind")) {
         if (auto parsed = parse_routine_kind(*kind))
@@ -581,6 +604,9 @@ class Loader {
       }
     }
 
+    // Steps that read without an error; only those are compared, so that one
+    // mistake (say, a bad `at` read as 0s) is one error.
+    std::vector<bool> clean;
     const auto* steps = t.get("steps");
     if (!steps) {
       error(t.source(), "routine has no steps (add at least one [[routines.steps]])");
@@ -588,9 +614,11 @@ class Loader {
       if (array->empty())
         error(steps->source(), "routine has no steps (add at least one [[routines.steps]])");
       for (const auto& element : *array) {
-        if (const auto* step = element.as_table())
+        if (const auto* step = element.as_table()) {
+          const auto errors_before = error_count();
           routine.steps.push_back(load_step(*step));
-        else
+          clean.push_back(error_count() == errors_before);
+        } else
           error(element.source(),
                 fmt::format("each step must be a table ([[routines.steps]]), got {}",
                             type_name(element.type())));
@@ -600,6 +628,7 @@ class Loader {
             fmt::format("steps must be an array of tables ([[routines.steps]]), got {}",
                         type_name(steps->type())));
     }
+    check_contradictions(routine.steps, clean);
     std::stable_sort(routine.steps.begin(), routine.steps.end(),
                      [](const StepConfig& a, const StepConfig& b) { return a.at < b.at; });
     config_.routines.push_back(std::move(routine));
@@ -610,13 +639,22 @@ class Loader {
     StepConfig step;
     step.where = location(t.source());
 
-    if (const auto* node = t.get("at")) {
-      if (auto at = read_duration(*node, "at")) step.at = *at;
+    const auto* at_node = t.get("at");
+    if (at_node) {
+      if (auto at = read_routine_time(*at_node, "at")) step.at = *at;
     } else {
       error(t.source(), "missing required key \"at\" in [[routines.steps]]");
     }
-    if (const auto* node = t.get("fade"))
-      if (auto fade = read_duration(*node, "fade")) step.fade = *fade;
+    if (const auto* node = t.get("fade")) {
+      if (auto fade = read_routine_time(*node, "fade")) {
+        step.fade = *fade;
+        if (step.at + step.fade > kMaxRoutineLength)
+          error(node->source(),
+                fmt::format("this step ends at {} (at {} + fade {}); a routine is at most {} long",
+                            format_duration(step.at + step.fade), format_duration(step.at),
+                            format_duration(step.fade), format_duration(kMaxRoutineLength)));
+      }
+    }
 
     std::optional<Role> role;
     if (const auto* node = t.get("role")) {
@@ -685,6 +723,133 @@ class Loader {
         field.member);
   }
 
+  // An offset or a fade within a routine: a duration of at most a day.
+  std::optional<Seconds> read_routine_time(const toml::node& node, std::string_view key) {
+    auto d = read_duration(node, key);
+    if (d && *d > kMaxRoutineLength) {
+      error(node.source(),
+            fmt::format("{} must be at most {} (a routine is at most {} long), got {}", key,
+                        format_duration(kMaxRoutineLength), format_duration(kMaxRoutineLength),
+                        format_duration(*d)));
+      return std::nullopt;
+    }
+    return d;
+  }
+
+  // Two steps for one role at one offset are merged by the engine, so a
+  // value they disagree on would be silently dropped: refuse it at the later
+  // step (in file order), naming the earlier.
+  void check_contradictions(const std::vector<StepConfig>& steps, const std::vector<bool>& clean) {
+    for (std::size_t j = 0; j < steps.size(); ++j) {
+      if (!clean[j]) continue;
+      for (std::size_t i = 0; i < j; ++i) {
+        if (!clean[i]) continue;
+        const auto& first = steps[i];
+        const auto& second = steps[j];
+        if (first.role != second.role || first.at != second.at) continue;
+        if (auto what = contradiction(first, second)) {
+          error(second.where,
+                fmt::format("this {} step at {} contradicts the one at {}: {}; steps for the same "
+                            "role at the same time must agree (write them as one step)",
+                            role_name(second.role), format_duration(second.at),
+                            first.where.to_string(), *what));
+          break;
+        }
+      }
+    }
+  }
+
+  // "on = false here, on = true there", or nullopt when the steps agree on
+  // every value both set, and on the fade.
+  static std::optional<std::string> contradiction(const StepConfig& first,
+                                                  const StepConfig& second) {
+    std::optional<std::string> found;
+    for_each_member([&](const Field& field, auto member) {
+      const auto& a = first.values.*member;
+      const auto& b = second.values.*member;
+      if (found || !a || !b || *a == *b) return;
+      found = fmt::format("{} = {} here, {} = {} there", field.name, shown(*b), field.name,
+                          shown(*a));
+    });
+    if (!found && first.fade != second.fade)
+      found = fmt::format("fade = \"{}\" here, \"{}\" there", format_duration(second.fade),
+                          format_duration(first.fade));
+    return found;
+  }
+  static std::string shown(bool v) { return v ? "true" : "false"; }
+  static std::string shown(Level v) { return fmt::format("{}", v.fraction()); }
+  static std::string shown(int v) { return fmt::format("{}", v); }
+  static std::string shown(const std::string& v) { return fmt::format("\"{}\"", v); }
+
+  std::size_t error_count() const {
+    return static_cast<std::size_t>(std::count_if(
+        diagnostics_.begin(), diagnostics_.end(),
+        [](const Diagnostic& d) { return d.severity == Diagnostic::Severity::Error; }));
+  }
+
+  // A hub without a room has nothing to run: an empty file (or one with only
+  // a byte-order mark or comments) is refused rather than run as a hub that
+  // does nothing. `rooms` of the wrong shape is already reported.
+  void check_rooms_present(const toml::table& root) {
+    if (!config_.rooms.empty()) return;
+    const auto* node = root.get("rooms");
+    if (node && !(node->is_array() && node->as_array()->empty())) return;
+    constexpr std::string_view kHint =
+        "add a [[rooms]] block with an id (and [[devices]] with that room) for the hub to run";
+    if (node) {
+      error(node->source(), fmt::format("no rooms: rooms is empty; {}", kHint));
+      return;
+    }
+    // Point at the first thing the file holds, or at its start when it
+    // holds nothing.
+    Location where{source_, 1, 1};
+    bool found = false;
+    for (auto&& [key, value] : root) {
+      const Location at = location(key.source());
+      if (!found || std::pair(at.line, at.column) < std::pair(where.line, where.column)) where = at;
+      found = true;
+    }
+    error(where, fmt::format("no rooms: the configuration defines no [[rooms]]; {}", kHint));
+  }
+
+  // Warnings for what would do nothing: a room without devices, and a step of
+  // a room's default routine for a role none of the room's devices has. Only
+  // the default routine is checked: any routine can be started in any room,
+  // and a routine meant for another room is not a mistake. A device whose
+  // driver does not say what it can do counts as able to do anything.
+  void check_roles() {
+    for (const auto& room : config_.rooms) {
+      if (room.id.empty()) continue;
+      Capabilities present = 0;
+      bool unknown = false;
+      bool any = false;
+      for (std::size_t i = 0; i < config_.devices.size(); ++i) {
+        if (config_.devices[i].room != room.id) continue;
+        any = true;
+        if (device_capabilities_[i])
+          present |= *device_capabilities_[i];
+        else
+          unknown = true;
+      }
+      if (!any) {
+        warning(room.where,
+                fmt::format("room \"{}\" has no devices (no [[devices]] with room = \"{}\"): its "
+                            "routines will do nothing",
+                            room.id, room.id));
+        continue;
+      }
+      if (unknown) continue;
+      const auto* routine = config_.find_routine(room.default_routine);
+      if (!routine) continue;
+      for (const auto& step : routine->steps)
+        if (!has(present, step.role))
+          warning(step.where,
+                  fmt::format("room \"{}\" has no {} device: this step of its default routine "
+                              "\"{}\" will do nothing there",
+                              room.id, role_name(step.role), routine->id));
+    }
+  }
+
   void check_references() {
     for (std::size_t i = 0; i < config_.rooms.size(); ++i) {
       const auto& room = config_.rooms[i];
@@ -713,6 +878,8 @@ class Loader {
   std::map<std::string, Location, std::less<>> routine_ids_;
   std::vector<Reference> room_routines_;  // parallel to config_.rooms
   std::vector<Reference> device_rooms_;
+  // Parallel to config_.devices; nullopt when the driver does not say.
+  std::vector<std::optional<Capabilities>> device_capabilities_;
 };
 
 LoadResult internal_error(std::string_view source, const char* what) {

@@ -2,6 +2,8 @@
 
 #include <fmt/format.h>
 
+#include "text.hpp"
+
 namespace nursery::config {
 
 std::string Location::to_string() const {
@@ -9,9 +11,11 @@ std::string Location::to_string() const {
   return fmt::format("{}:{}:{}", file, line, column);
 }
 
+// Escaped: a message may quote a key or a value from the file, and the
+// line goes to a terminal or the journal.
 std::string Diagnostic::to_string() const {
-  return fmt::format("{}: {}{}", where.to_string(),
-                     severity == Severity::Warning ? "warning: " : "", message);
+  return escape_text(fmt::format("{}: {}{}", where.to_string(),
+                                 severity == Severity::Warning ? "warning: " : "", message));
 }
 
 bool same_device(const DeviceConfig& a, const DeviceConfig& b) {

@@ -30,7 +30,8 @@ struct Diagnostic {
   Severity severity = Severity::Error;
   Location where;
   std::string message;
-  // "FILE:LINE:COL: message" for errors, "FILE:LINE:COL: warning: message" for warnings.
+  // "FILE:LINE:COL: message" for errors, "FILE:LINE:COL: warning: message" for
+  // warnings; escaped with escape_text (config/text.hpp), so always one line.
   std::string to_string() const;
 };
 

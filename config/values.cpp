@@ -3,8 +3,11 @@
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 
+#include <algorithm>
 #include <cmath>
 #include <vector>
+
+#include "text.hpp"
 
 namespace nursery {
 
@@ -121,16 +124,62 @@ std::optional<std::string> check_color_temp(long long kelvin) {
   return std::nullopt;
 }
 
-std::optional<std::string> check_token(std::string_view name, std::string_view value) {
-  auto allowed = [](char c) {
-    return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' || c == '_';
-  };
-  bool ok = !value.empty() && value.size() <= kMaxTokenLength;
-  for (char c : value) ok = ok && allowed(c);
-  if (!ok)
-    return fmt::format(
-        "{} must be 1 to {} lowercase letters, digits, '-' or '_' (like \"white-noise\")", name,
-        kMaxTokenLength);
+namespace {
+
+bool is_id_char(char c) {
+  return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_' || c == '-';
+}
+
+// The rule of ids and tokens: a-z, 0-9, '-', '_', 1..max bytes.
+std::optional<std::string> check_slug(std::string_view what, std::string_view text,
+                                      std::size_t max) {
+  if (text.size() > max)
+    return fmt::format("{} \"{}...\" is {} characters long; at most {} are allowed", what,
+                       escape_text(text.substr(0, max)), text.size(), max);
+  if (text.empty() || !std::all_of(text.begin(), text.end(), is_id_char))
+    return fmt::format("invalid {} \"{}\" (use 1 to {} of a-z, 0-9, '-' and '_')", what,
+                       escape_text(text), max);
+  return std::nullopt;
+}
+
+// A name as quoted in a message: escaped, and cut short when long.
+std::string quoted(std::string_view text) {
+  constexpr std::size_t kMaxQuoted = 80;
+  if (text.size() <= kMaxQuoted) return fmt::format("\"{}\"", escape_text(text));
+  return fmt::format("\"{}...\"", escape_text(text.substr(0, kMaxQuoted)));
+}
+
+}  // namespace
+
+std::optional<std::string> check_id(std::string_view what, std::string_view id) {
+  return check_slug(what, id, kMaxIdLength);
+}
+
+std::optional<std::string> check_token(std::string_view what, std::string_view token) {
+  return check_slug(what, token, kMaxTokenLength);
+}
+
+std::optional<std::string> check_display_name(std::string_view what, std::string_view name) {
+  if (name.empty()) return fmt::format("{} must not be empty", what);
+  std::size_t characters = 0;
+  bool only_spaces = true;
+  for (std::size_t i = 0; i < name.size();) {
+    const auto step = decode_utf8(name, i);
+    if (step.length == 0)
+      return fmt::format("{} is not valid UTF-8 (byte {} of {})", what, i + 1, quoted(name));
+    if (is_unprintable(step.code_point))
+      return fmt::format(
+          "{} {} contains a control or invisible character; a name is printable text on one "
+          "line",
+          what, quoted(name));
+    if (step.code_point != U' ') only_spaces = false;
+    ++characters;
+    i += step.length;
+  }
+  if (only_spaces) return fmt::format("{} must not be only spaces", what);
+  if (characters > kMaxDisplayNameLength)
+    return fmt::format("{} is {} characters long; at most {} are allowed", what, characters,
+                       kMaxDisplayNameLength);
   return std::nullopt;
 }
 

@@ -15,6 +15,7 @@
 
 #include <array>
 #include <compare>
+#include <cstddef>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -150,9 +151,27 @@ DeviceValues changed_fields(const DeviceValues& wanted, const DeviceValues& have
 // Error messages (nullopt when fine) for a value of a field.
 std::optional<std::string> check_fraction(std::string_view name, double value);
 std::optional<std::string> check_color_temp(long long kelvin);
-// track and pattern: a short token.
-std::optional<std::string> check_token(std::string_view name, std::string_view value);
+// The alphabets and lengths of names, one check per kind. Each returns an
+// error message naming `what` (e.g. "room id", "track") and the rule, or
+// nullopt when the name is fine. The config loader and every surface's
+// parser call the same check, so they accept and refuse the same names.
+//
+// An id (of a room, device or routine) is what an API path, a command line
+// and a topic carry: 1 to 32 of a-z, 0-9, '-' and '_'.
+inline constexpr std::size_t kMaxIdLength = 32;
+std::optional<std::string> check_id(std::string_view what, std::string_view id);
+// A display name (the hub's, the child's, a room's, a device's, a
+// routine's) is shown to parents: 1 to 64 characters (code points) of
+// valid UTF-8, not only spaces, and nothing unprintable (see is_unprintable
+// in config/text.hpp: control characters, DEL, C1, line separators,
+// bidirectional overrides).
+inline constexpr std::size_t kMaxDisplayNameLength = 64;
+std::optional<std::string> check_display_name(std::string_view what, std::string_view name);
+// A token names something a device plays (a sound `track`, a massage
+// `pattern`): 1 to 32 of a-z, 0-9, '-' and '_' ("white-noise", "wave";
+// every Hatch Rest track name fits).
 inline constexpr std::size_t kMaxTokenLength = 32;
+std::optional<std::string> check_token(std::string_view what, std::string_view token);
 
 // --- How values read to a parent, in logs, events and the demo ---------------
 

@@ -567,7 +567,7 @@ Expected<CommandResult> Hub::set_device(std::string_view room_id, std::string_vi
 // --- status ---------------------------------------------------------------------
 
 HubStatus Hub::status() const {
-  HubStatus s{config_.hub.name, config_.hub.time_zone, kVersion, clock_.now(), {}, store_problem_};
+  HubStatus s{config_.hub.name, config_.hub.time_zone, kVersion, clock_.now(), {}, store_problem()};
   for (const auto& room : rooms_) {
     RoomStatus rs{room->id(),
                   room->config().name,
@@ -597,7 +597,8 @@ std::string Hub::summary() const {
       parts.push_back(fmt::format("{}: {} {}, step {} of {}", room->config().name, s.routine,
                                   routine_state_name(s.state), s.step_index + 1, s.step_count));
   }
-  if (!store_problem_.empty()) parts.push_back(fmt::format("storage: {}", store_problem_));
+  if (auto problem = store_problem(); !problem.empty())
+    parts.push_back(fmt::format("storage: {}", problem));
   return fmt::format("{}", fmt::join(parts, "; "));
 }
 
@@ -659,6 +660,11 @@ void Hub::retry_store() {
   }
   store_problem_.clear();
   events_.publish(event::StoreState{""});
+}
+
+std::string Hub::store_problem() const {
+  if (!store_problem_.empty()) return store_problem_;
+  return store_.health().reason;  // the store's own warning: its reserve in use
 }
 
 void Hub::note_store_problem(const Error& error) {

@@ -124,6 +124,8 @@ class Hub final : public HubApi,
   Status store_write(std::string what, std::function<Status()> write);
   void retry_store();
   void note_store_problem(const Error& error);
+  // Why the store is degraded, or empty.
+  std::string store_problem() const;
   // The error a surface gets for a change that took effect but could not be
   // stored yet.
   Error unstored(std::string_view done, const Error& why) const;

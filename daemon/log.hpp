@@ -21,7 +21,19 @@ class LogSink {
   virtual void write(LogLevel level, std::string_view domain, std::string_view message) = 0;
 };
 
-// Writes to stderr; chooses the journal format when JOURNAL_STREAM is set.
+// One log line, as StderrSink writes it: "<N>domain: message\n" for the
+// journal, "domain: error: message\n" (or warning:, or no tag) otherwise.
+// The domain and the message are escaped with escape_text (config/text.hpp):
+// control characters (\n, \r, \t, ESC and the other C0 and C1 codes, DEL),
+// line separators, bidi overrides and invalid UTF-8 become visible escapes,
+// so whatever a string came from — a config, an API request, a device — one
+// call is always exactly one line. Pure; any thread; does not throw (but
+// for std::bad_alloc).
+std::string format_log_line(LogLevel level, std::string_view domain, std::string_view message,
+                            bool journal);
+
+// Writes format_log_line() to stderr in one write; chooses the journal format
+// when JOURNAL_STREAM is set.
 class StderrSink final : public LogSink {
  public:
   explicit StderrSink(LogLevel threshold = LogLevel::Info);

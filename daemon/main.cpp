@@ -2,7 +2,7 @@
 //
 // Exit codes (sysexits.h): 0 clean stop, 64 bad command line, 78 config error,
 // 73 the state database cannot be opened, 71 the control socket cannot be
-// created.
+// created, 75 another nurseryd is using the state directory.
 
 #include <fmt/format.h>
 #include <sysexits.h>
@@ -25,6 +25,7 @@
 #include "daemon/hub.hpp"
 #include "daemon/hub_events.hpp"
 #include "daemon/log.hpp"
+#include "daemon/store/state_lock.hpp"
 #include "daemon/store/store.hpp"
 #include "daemon/systemd_notifier.hpp"
 #include "daemon/version.hpp"
@@ -258,6 +259,13 @@ class Daemon {
       log_.error("{}", st.error().message);
       return EX_OSERR;
     }
+    auto lock = StateLock::acquire(options_.state_dir);
+    if (!lock) {
+      log_.error("{}", lock.error().message);
+      server_.close();
+      return lock.error().code == "state_dir_in_use" ? EX_TEMPFAIL : EX_CANTCREAT;
+    }
+    state_lock_.emplace(std::move(*lock));
     const fs::path db = options_.state_dir / "nurseryd.db";
     auto store = SqliteStore::open(db);
     if (!store) {
@@ -387,6 +395,7 @@ class Daemon {
   ControlServer server_;
   HubEvents events_;
   Subscription events_subscription_;
+  std::optional<StateLock> state_lock_;
   std::unique_ptr<SqliteStore> store_;
   std::unique_ptr<LoopClock> clock_;
   std::unique_ptr<plugins::simulated::World> world_;

@@ -76,6 +76,20 @@ struct UsageRecord {
   bool operator==(const UsageRecord&) const = default;
 };
 
+// Whether the store can still keep what the hub asks it to, for the status
+// a parent sees. Healthy is all false.
+struct StoreHealth {
+  // The space held in reserve inside the database is not there: it was
+  // released so that writes could go on when the disk filled, or it could
+  // not be set aside for lack of space. Writes may fail soon.
+  bool reserve_released = false;
+  // The latest write could not be stored (the disk is full, or failing).
+  bool last_write_failed = false;
+  // A sentence for the status when degraded; empty when healthy.
+  std::string reason;
+  bool degraded() const { return reserve_released || last_write_failed; }
+};
+
 class RunStore {
  public:
   virtual ~RunStore() = default;
@@ -98,6 +112,14 @@ class RunStore {
   virtual Status update_usage(const UsageRecord& usage) = 0;
   // Records still open, and those that ended at or after `since`, oldest first.
   virtual Expected<std::vector<UsageRecord>> usage_since(TimePoint since) = 0;
+  // How the store is doing (see StoreHealth). Default: a store without a
+  // disk to fill is always healthy.
+  virtual StoreHealth health() const { return {}; }
+  // The latest time stored anywhere: run starts and ends, pause bounds,
+  // event times; nullopt when nothing is stored. Call at start so that the
+  // clock never starts earlier than what is already recorded. Default: a
+  // store that keeps nothing across restarts has nothing to report.
+  virtual Expected<std::optional<TimePoint>> latest_time() { return std::optional<TimePoint>{}; }
 };
 
 }  // namespace nursery

@@ -5,8 +5,11 @@
 
 #include <SQLiteCpp/SQLiteCpp.h>
 #include <fmt/format.h>
+#include <sqlite3.h>
+#include <sys/statvfs.h>
 
 #include <algorithm>
+#include <cerrno>
 #include <iterator>
 #include <limits>
 #include <nlohmann/json.hpp>
@@ -67,6 +70,13 @@ CREATE TABLE usage (
 );
 CREATE INDEX usage_recent ON usage (off_at);
 )sql",
+    // 3: space held in reserve inside the file for a full disk (store.hpp).
+    R"sql(
+CREATE TABLE reserve (
+  id INTEGER PRIMARY KEY,
+  space BLOB NOT NULL
+);
+)sql",
 };
 
 constexpr int kLatestVersion = static_cast<int>(std::size(kMigrations));
@@ -75,6 +85,21 @@ constexpr const char* kRunColumns =
     "SELECT id, room, routine, started_at, skipped_ms, pauses, ended_at, outcome FROM runs ";
 
 Error store_error(std::string message) { return Error{"store_error", std::move(message), 500}; }
+
+// SQLite's "database or disk is full", or a write the OS refused for want
+// of space.
+bool is_disk_full(const std::exception& e, SQLite::Database& db) {
+  const auto* sqlite = dynamic_cast<const SQLite::Exception*>(&e);
+  if (!sqlite) return false;
+  if (sqlite->getErrorCode() == SQLITE_FULL) return true;
+  return sqlite->getErrorCode() == SQLITE_IOERR && sqlite3_system_errno(db.getHandle()) == ENOSPC;
+}
+
+// A constraint is the caller's mistake, not a sign the disk is failing.
+bool is_constraint(const std::exception& e) {
+  const auto* sqlite = dynamic_cast<const SQLite::Exception*>(&e);
+  return sqlite && sqlite->getErrorCode() == SQLITE_CONSTRAINT;
+}
 
 std::int64_t to_ms(TimePoint t) { return static_cast<std::int64_t>(t.time_since_epoch().count()); }
 TimePoint from_ms(std::int64_t ms) { return TimePoint{Duration{ms}}; }
@@ -104,6 +129,24 @@ std::optional<std::vector<Pause>> decode_pauses(const std::string& text) {
     pauses.push_back(p);
   }
   return pauses;
+}
+
+// Pauses in order within the run: each starts no earlier than the run or the
+// end of the one before, and ends no earlier than it starts. Returns the
+// latest bound, the earliest the run can have ended.
+TimePoint order_pauses(TimePoint started_at, std::vector<Pause>& pauses) {
+  TimePoint floor = started_at;
+  for (auto& p : pauses) {
+    p.from = std::max(p.from, floor);
+    if (p.to) p.to = std::max(*p.to, p.from);
+    floor = p.to.value_or(p.from);
+  }
+  return floor;
+}
+
+void order_times(RunRecord& run) {
+  const TimePoint floor = order_pauses(run.started_at, run.pauses);
+  if (run.ended_at) run.ended_at = std::max(*run.ended_at, floor);
 }
 
 void bind_optional_time(SQLite::Statement& st, int index, const std::optional<TimePoint>& t) {
@@ -143,6 +186,8 @@ Expected<std::vector<RunRecord>> read_runs(SQLite::Statement& st) {
         return store_error(fmt::format("run {} has an unknown outcome \"{}\"", run.id, name));
       }
     }
+    // Whatever an older nurseryd (or a clock that went back) left in the file.
+    order_times(run);
     runs.push_back(std::move(run));
   }
   return runs;
@@ -166,14 +211,17 @@ int user_version(SQLite::Database& db) {
 int SqliteStore::latest_schema_version() { return kLatestVersion; }
 
 SqliteStore::SqliteStore(std::unique_ptr<SQLite::Database> db, std::filesystem::path path,
-                         int previous_schema_version)
+                         int previous_schema_version, StoreOptions options)
     : db_(std::move(db)),
       path_(std::move(path)),
-      previous_schema_version_(previous_schema_version) {}
+      previous_schema_version_(previous_schema_version),
+      options_(options),
+      in_memory_(path_ == ":memory:") {}
 
 SqliteStore::~SqliteStore() = default;
 
-Expected<std::unique_ptr<SqliteStore>> SqliteStore::open(const std::filesystem::path& file) {
+Expected<std::unique_ptr<SqliteStore>> SqliteStore::open(const std::filesystem::path& file,
+                                                         StoreOptions options) {
   const std::string name = file.string();
   const bool in_memory = name == ":memory:";
 
@@ -238,65 +286,263 @@ Expected<std::unique_ptr<SqliteStore>> SqliteStore::open(const std::filesystem::
     }
   }
 
-  return std::unique_ptr<SqliteStore>(new SqliteStore(std::move(db), file, found));
+  auto store = std::unique_ptr<SqliteStore>(new SqliteStore(std::move(db), file, found, options));
+  try {
+    SQLite::Statement st(*store->db_, "SELECT EXISTS (SELECT 1 FROM reserve)");
+    st.executeStep();
+    store->reserve_present_ = st.getColumn(0).getInt() != 0;
+  } catch (const std::exception& e) {
+    return store_error(fmt::format("cannot open the database {}: {}", name, e.what()));
+  }
+  // Maintenance that must not keep the hub from starting on a full disk:
+  // each step gives up quietly and health() says what is missing.
+  store->prune_events(std::numeric_limits<std::size_t>::max());
+  if (store->released()) store->restore_reserve_if_room();
+  if (store->file_behind_wal()) store->checkpoint_quietly("PASSIVE");
+  return store;
 }
 
-Expected<std::int64_t> SqliteStore::begin_run(const RunRecord& run) {
+bool SqliteStore::released() const {
+  return !in_memory_ && options_.reserve_kib > 0 && !reserve_present_;
+}
+
+bool SqliteStore::file_behind_wal() const {
+  if (in_memory_) return false;
   try {
-    SQLite::Statement st(*db_,
-                         "INSERT INTO runs (room, routine, started_at, skipped_ms, pauses, "
-                         "ended_at, outcome) VALUES (?, ?, ?, ?, ?, ?, ?)");
-    st.bind(1, run.room);
-    st.bind(2, run.routine);
-    st.bind(3, to_ms(run.started_at));
-    st.bind(4, static_cast<std::int64_t>(run.skipped.count()));
-    st.bind(5, encode_pauses(run.pauses));
-    bind_optional_time(st, 6, run.ended_at);
-    if (run.outcome) {
-      st.bind(7, std::string(outcome_name(*run.outcome)));
-    } else {
-      st.bind(7);
-    }
-    st.exec();
-    return std::int64_t{db_->getLastInsertRowid()};
-  } catch (const std::exception& e) {
-    return store_error(fmt::format("cannot record the start of the {} run in room {}: {}",
-                                   run.routine, run.room, e.what()));
+    const auto pages = db_->execAndGet("PRAGMA page_count").getInt64();
+    const auto page_size = db_->execAndGet("PRAGMA page_size").getInt64();
+    std::error_code ec;
+    const auto size = fs::file_size(path_, ec);
+    return !ec && static_cast<std::uintmax_t>(pages * page_size) > size;
+  } catch (const std::exception&) {
+    return false;
   }
+}
+
+void SqliteStore::checkpoint_quietly(const char* mode) {
+  if (in_memory_) return;
+  try {
+    SQLite::Statement st(*db_, fmt::format("PRAGMA wal_checkpoint({})", mode));
+    st.executeStep();
+  } catch (const std::exception&) {
+    // A checkpoint that cannot finish now leaves everything in the WAL.
+  }
+}
+
+std::optional<std::uintmax_t> SqliteStore::free_disk_bytes() const {
+  const fs::path dir = path_.has_parent_path() ? path_.parent_path() : fs::path(".");
+  struct statvfs fs_info {};
+  if (::statvfs(dir.c_str(), &fs_info) != 0) return std::nullopt;
+  return static_cast<std::uintmax_t>(fs_info.f_bavail) * fs_info.f_frsize;
+}
+
+bool SqliteStore::disk_has_room_for_reserve() const {
+  const auto free_bytes = free_disk_bytes();
+  return free_bytes && *free_bytes >= 4 * static_cast<std::uintmax_t>(options_.reserve_kib) * 1024;
+}
+
+bool SqliteStore::disk_nearly_full() const {
+  const auto free_bytes = free_disk_bytes();
+  return free_bytes && *free_bytes < static_cast<std::uintmax_t>(options_.reserve_kib) * 1024;
+}
+
+void SqliteStore::restore_reserve_if_room() {
+  if (!released() || !disk_has_room_for_reserve()) return;
+  try {
+    SQLite::Statement st(*db_, "INSERT INTO reserve (space) VALUES (zeroblob(?))");
+    st.bind(1, static_cast<std::int64_t>(options_.reserve_kib) * 1024);
+    st.exec();
+    reserve_present_ = true;
+  } catch (const std::exception&) {
+    return;  // the disk filled again meanwhile: try after the next write
+  }
+  // So that the reserve's pages are in the file itself, not only in the WAL.
+  checkpoint_quietly("PASSIVE");
+}
+
+// Frees room for one more write on a full disk, using no new disk space.
+void SqliteStore::make_room() {
+  // Copies the WAL into the file (whose size already holds every page, see
+  // after_write) so that the next write starts the WAL over in place.
+  checkpoint_quietly("RESTART");
+  if (!reserve_present_) return;
+  try {
+    db_->exec("DELETE FROM reserve");
+    reserve_present_ = false;
+  } catch (const std::exception&) {
+    return;
+  }
+  checkpoint_quietly("RESTART");
+}
+
+void SqliteStore::after_write() {
+  last_write_failed_ = false;
+  last_failure_.clear();
+  if (in_memory_) return;
+  restore_reserve_if_room();
+  if (released())
+    checkpoint_quietly("RESTART");  // keep reusing the WAL file in place
+  else if (file_behind_wal())
+    checkpoint_quietly("PASSIVE");  // the file grows now, while there is room
+}
+
+Error SqliteStore::storage_full(const std::string& what) const {
+  const fs::path dir = path_.has_parent_path() ? path_.parent_path() : fs::path(".");
+  return Error{"storage_full",
+               fmt::format("the hub's storage is full: free some space on the SD card (it holds "
+                           "{}); until then the hub cannot {}",
+                           dir.string(), what),
+               507};
+}
+
+Status SqliteStore::write(const std::string& what, const std::function<Status()>& op) {
+  // Less free on the disk than the reserve holds: release it now, while the
+  // file is in step with the WAL, rather than find out from a failed write.
+  if (!in_memory_ && reserve_present_ && disk_nearly_full()) make_room();
+  for (int attempt = 0; attempt < 2; ++attempt) {
+    try {
+      Status status = op();
+      if (status) after_write();
+      return status;
+    } catch (const std::exception& e) {
+      if (!is_disk_full(e, *db_)) {
+        if (!is_constraint(e)) {
+          last_write_failed_ = true;
+          last_failure_ = fmt::format("the hub's storage is failing: {}", e.what());
+        }
+        return store_error(fmt::format("cannot {}: {}", what, e.what()));
+      }
+      if (attempt == 0) make_room();
+    }
+  }
+  Error full = storage_full(what);
+  last_write_failed_ = true;
+  last_failure_ = full.message;
+  return full;
+}
+
+StoreHealth SqliteStore::health() const {
+  StoreHealth health;
+  health.reserve_released = released();
+  health.last_write_failed = last_write_failed_;
+  if (last_write_failed_) {
+    health.reason = last_failure_;
+  } else if (health.reserve_released) {
+    const fs::path dir = path_.has_parent_path() ? path_.parent_path() : fs::path(".");
+    health.reason = fmt::format(
+        "the hub's storage is nearly full: it is writing into the space it held in reserve; "
+        "free some space on the SD card (it holds {})",
+        dir.string());
+  }
+  return health;
+}
+
+void SqliteStore::prune_events(std::size_t batch) {
+  try {
+    SQLite::Statement stats(*db_, "SELECT count(*), max(at) FROM events");
+    if (!stats.executeStep() || stats.isColumnNull(1)) return;
+    const std::int64_t count = stats.getColumn(0).getInt64();
+    const std::int64_t newest = stats.getColumn(1).getInt64();
+    stats.reset();
+    const auto max_events = limit_param(options_.max_events);
+    if (count > max_events) {
+      SQLite::Statement st(*db_,
+                           "DELETE FROM events WHERE id IN "
+                           "(SELECT id FROM events ORDER BY id LIMIT ?)");
+      st.bind(1, std::min(count - max_events, limit_param(batch)));
+      st.exec();
+    }
+    const std::int64_t cutoff =
+        newest - static_cast<std::int64_t>(options_.event_retention.count());
+    // Checked first so that a prune with nothing to delete writes nothing.
+    SQLite::Statement any(*db_, "SELECT EXISTS (SELECT 1 FROM events WHERE at < ?)");
+    any.bind(1, cutoff);
+    if (any.executeStep() && any.getColumn(0).getInt() != 0) {
+      SQLite::Statement st(*db_,
+                           "DELETE FROM events WHERE id IN "
+                           "(SELECT id FROM events WHERE at < ? ORDER BY id LIMIT ?)");
+      st.bind(1, cutoff);
+      st.bind(2, limit_param(batch));
+      st.exec();
+    }
+  } catch (const std::exception&) {
+    // Maintenance: the next prune tries again.
+  }
+}
+
+Expected<std::int64_t> SqliteStore::begin_run(const RunRecord& given) {
+  RunRecord run = given;
+  order_times(run);
+  std::int64_t id = 0;
+  auto status =
+      write(fmt::format("record the start of the {} run in room {}", run.routine, run.room),
+            [&]() -> Status {
+              SQLite::Statement st(*db_,
+                                   "INSERT INTO runs (room, routine, started_at, "
+                                   "skipped_ms, pauses, ended_at, outcome) "
+                                   "VALUES (?, ?, ?, ?, ?, ?, ?)");
+              st.bind(1, run.room);
+              st.bind(2, run.routine);
+              st.bind(3, to_ms(run.started_at));
+              st.bind(4, static_cast<std::int64_t>(run.skipped.count()));
+              st.bind(5, encode_pauses(run.pauses));
+              bind_optional_time(st, 6, run.ended_at);
+              if (run.outcome) {
+                st.bind(7, std::string(outcome_name(*run.outcome)));
+              } else {
+                st.bind(7);
+              }
+              st.exec();
+              id = db_->getLastInsertRowid();
+              return Ok{};
+            });
+  if (!status) return status.error();
+  return id;
 }
 
 Status SqliteStore::update_run(const RunRecord& run) {
-  try {
+  return write(fmt::format("save the progress of run {}", run.id), [&]() -> Status {
+    // The start may move (a correction of the clock moves a whole run); the
+    // pauses are kept within it and in order.
+    std::vector<Pause> pauses = run.pauses;
+    order_pauses(run.started_at, pauses);
     SQLite::Statement st(*db_,
                          "UPDATE runs SET skipped_ms = ?, pauses = ?, started_at = ? WHERE id = ?");
     st.bind(1, static_cast<std::int64_t>(run.skipped.count()));
-    st.bind(2, encode_pauses(run.pauses));
+    st.bind(2, encode_pauses(pauses));
     st.bind(3, to_ms(run.started_at));
     st.bind(4, run.id);
-    if (st.exec() == 0) {
+    if (st.exec() == 0)
       return Error{"unknown_run", fmt::format("there is no run {} to update", run.id), 404};
-    }
     return Ok{};
-  } catch (const std::exception& e) {
-    return store_error(fmt::format("cannot save the progress of run {}: {}", run.id, e.what()));
-  }
+  });
 }
 
 Status SqliteStore::end_run(std::int64_t id, TimePoint ended_at, Outcome outcome) {
-  try {
-    SQLite::Statement st(*db_,
-                         "UPDATE runs SET ended_at = ?, outcome = ? "
-                         "WHERE id = ? AND ended_at IS NULL");
-    st.bind(1, to_ms(ended_at));
-    st.bind(2, std::string(outcome_name(outcome)));
-    st.bind(3, id);
-    if (st.exec() == 0) {
+  return write(fmt::format("record the end of run {}", id), [&]() -> Status {
+    SQLite::Statement open(*db_,
+                           "SELECT started_at, pauses FROM runs WHERE id = ? AND ended_at IS NULL");
+    open.bind(1, id);
+    if (!open.executeStep())
       return Error{"unknown_run", fmt::format("there is no open run {} to end", id), 404};
-    }
+    const TimePoint started_at = from_ms(open.getColumn(0).getInt64());
+    auto pauses = decode_pauses(open.getColumn(1).getString()).value_or(std::vector<Pause>{});
+    open.reset();
+    const TimePoint ended = std::max(ended_at, order_pauses(started_at, pauses));
+    // A run stopped while paused was paused until it ended.
+    for (auto& p : pauses)
+      if (!p.to) p.to = ended;
+    SQLite::Statement st(*db_,
+                         "UPDATE runs SET ended_at = ?, outcome = ?, pauses = ? "
+                         "WHERE id = ? AND ended_at IS NULL");
+    st.bind(1, to_ms(ended));
+    st.bind(2, std::string(outcome_name(outcome)));
+    st.bind(3, encode_pauses(pauses));
+    st.bind(4, id);
+    if (st.exec() == 0)
+      return Error{"unknown_run", fmt::format("there is no open run {} to end", id), 404};
     return Ok{};
-  } catch (const std::exception& e) {
-    return store_error(fmt::format("cannot record the end of run {}: {}", id, e.what()));
-  }
+  });
 }
 
 Expected<std::vector<RunRecord>> SqliteStore::open_runs() {
@@ -327,7 +573,18 @@ Expected<std::vector<RunRecord>> SqliteStore::recent_runs(const RunQuery& query)
 }
 
 Status SqliteStore::add_event(const EventRecord& event) {
-  try {
+  const std::string what = fmt::format("record the {} event in room {}", event.kind, event.room);
+  if (released()) {
+    restore_reserve_if_room();
+    // What room is left inside the file is kept for runs.
+    if (released()) {
+      Error full = storage_full(what);
+      last_write_failed_ = true;
+      last_failure_ = full.message;
+      return full;
+    }
+  }
+  auto status = write(what, [&]() -> Status {
     SQLite::Statement st(
         *db_,
         "INSERT INTO events (at, room, device, kind, detail, source) VALUES (?, ?, ?, ?, ?, ?)");
@@ -339,9 +596,29 @@ Status SqliteStore::add_event(const EventRecord& event) {
     st.bind(6, event.source);
     st.exec();
     return Ok{};
+  });
+  if (status && ++events_since_prune_ >= options_.prune_every) {
+    events_since_prune_ = 0;
+    if (!released()) prune_events(options_.prune_batch);
+  }
+  return status;
+}
+
+Expected<std::optional<TimePoint>> SqliteStore::latest_time() {
+  try {
+    SQLite::Statement st(*db_,
+                         "SELECT max(t) FROM ("
+                         "  SELECT max(started_at) AS t FROM runs"
+                         "  UNION ALL SELECT max(ended_at) FROM runs"
+                         "  UNION ALL SELECT max(j.value) FROM runs, json_tree(runs.pauses) AS j"
+                         "    WHERE j.type = 'integer'"
+                         "  UNION ALL SELECT max(at) FROM events"
+                         "  UNION ALL SELECT max(on_at) FROM usage"
+                         "  UNION ALL SELECT max(off_at) FROM usage)");
+    if (!st.executeStep() || st.isColumnNull(0)) return std::optional<TimePoint>{};
+    return std::optional<TimePoint>{from_ms(st.getColumn(0).getInt64())};
   } catch (const std::exception& e) {
-    return store_error(
-        fmt::format("cannot record the {} event in room {}: {}", event.kind, event.room, e.what()));
+    return store_error(fmt::format("cannot read the latest time stored: {}", e.what()));
   }
 }
 
@@ -363,7 +640,8 @@ Expected<std::vector<EventRecord>> SqliteStore::recent_events(std::size_t limit)
 }
 
 Expected<std::int64_t> SqliteStore::begin_usage(const UsageRecord& u) {
-  try {
+  std::int64_t id = 0;
+  auto status = write(fmt::format("record that {} switched on", u.device), [&]() -> Status {
     SQLite::Statement st(*db_,
                          "INSERT INTO usage (device, capability, session_start, on_at, off_at, "
                          "intent, ended_by) VALUES (?, ?, ?, ?, ?, ?, ?)");
@@ -375,28 +653,30 @@ Expected<std::int64_t> SqliteStore::begin_usage(const UsageRecord& u) {
     st.bind(6, u.intent);
     st.bind(7, u.ended_by);
     st.exec();
-    return std::int64_t{db_->getLastInsertRowid()};
-  } catch (const std::exception& e) {
-    return store_error(fmt::format("cannot record that {} switched on: {}", u.device, e.what()));
-  }
+    id = db_->getLastInsertRowid();
+    return Ok{};
+  });
+  if (!status) return status.error();
+  return id;
 }
 
 Status SqliteStore::update_usage(const UsageRecord& u) {
-  try {
+  return write(fmt::format("record that {} switched off", u.device), [&]() -> Status {
     SQLite::Statement st(*db_,
                          "UPDATE usage SET session_start = ?, on_at = ?, off_at = ?, "
                          "ended_by = ? WHERE id = ?");
     st.bind(1, to_ms(u.session_start));
     st.bind(2, to_ms(u.on_at));
-    bind_optional_time(st, 3, u.off_at);
+    // An end before the start is a clock gone backwards: it ends as it began.
+    std::optional<TimePoint> off = u.off_at;
+    if (off) off = std::max(*off, u.on_at);
+    bind_optional_time(st, 3, off);
     st.bind(4, u.ended_by);
     st.bind(5, u.id);
     if (st.exec() == 0)
       return Error{"unknown_usage", fmt::format("there is no usage record {}", u.id), 404};
     return Ok{};
-  } catch (const std::exception& e) {
-    return store_error(fmt::format("cannot record that {} switched off: {}", u.device, e.what()));
-  }
+  });
 }
 
 Expected<std::vector<UsageRecord>> SqliteStore::usage_since(TimePoint since) {
@@ -422,29 +702,6 @@ Expected<std::vector<UsageRecord>> SqliteStore::usage_since(TimePoint since) {
     return out;
   } catch (const std::exception& e) {
     return store_error(fmt::format("cannot read when devices were on: {}", e.what()));
-  }
-}
-
-Expected<std::optional<TimePoint>> SqliteStore::latest_time() {
-  try {
-    SQLite::Statement st(*db_,
-                         "SELECT max(coalesce((SELECT max(max(started_at, coalesce(ended_at, 0))) "
-                         "FROM runs), 0), coalesce((SELECT max(at) FROM events), 0), "
-                         "coalesce((SELECT max(max(on_at, coalesce(off_at, 0))) FROM usage), 0))");
-    std::optional<TimePoint> latest;
-    if (st.executeStep() && st.getColumn(0).getInt64() > 0)
-      latest = from_ms(st.getColumn(0).getInt64());
-    // Pauses live in the runs' JSON; an open run's last pause bound counts too.
-    auto open = open_runs();
-    if (open)
-      for (const auto& run : *open)
-        for (const auto& p : run.pauses) {
-          latest = std::max(latest.value_or(p.from), p.from);
-          if (p.to) latest = std::max(*latest, *p.to);
-        }
-    return latest;
-  } catch (const std::exception& e) {
-    return store_error(fmt::format("cannot read the latest stored time: {}", e.what()));
   }
 }
 

@@ -60,7 +60,16 @@ std::vector<config::Diagnostic> validate(const config::DeviceConfig& device) {
   return out;
 }
 
-constexpr config::DriverSpec kSpec{"simulated", kOptions, &validate};
+// A simulated device plays one role: its kind.
+Capabilities capabilities(const config::DeviceConfig& device) {
+  auto it = device.options.find("kind");
+  const auto* kind =
+      it == device.options.end() ? nullptr : std::get_if<std::string>(&it->second.value);
+  const auto role = kind ? parse_role(*kind) : std::nullopt;
+  return role ? static_cast<Capabilities>(*role) : Capabilities{0};
+}
+
+constexpr config::DriverSpec kSpec{"simulated", kOptions, &validate, &capabilities};
 
 Expected<std::unique_ptr<Device>> create(const config::DeviceConfig& config, DeviceHost& host,
                                          const PluginEnvironment& environment) {

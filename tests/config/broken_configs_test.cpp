@@ -90,14 +90,36 @@ INSTANTIATE_TEST_SUITE_P(Corpus, BrokenConfig, ::testing::ValuesIn(corpus_files(
 // So that a moved or emptied corpus cannot pass by running nothing.
 TEST(BrokenConfigCorpus, HoldsACaseForEachKindOfMistake) {
   const auto files = corpus_files();
-  EXPECT_GE(files.size(), 19u) << "corpus at " << kCorpus;
-  for (const char* name :
-       {"syntax_error", "latitude_wrong_type", "brightness_too_high", "volume_negative",
-        "color_temp_too_low", "unknown_driver", "device_without_id", "device_in_unknown_room",
-        "duplicate_device_id", "default_routine_missing", "step_role_lamp", "volume_on_light_step",
-        "duration_in_words", "auto_off_beyond_hard_bound", "massage_session_beyond_hard_bound",
-        "unknown_time_zone", "start_intensity_above_max", "birth_date_as_string",
-        "missing_required_driver_option"}) {
+  EXPECT_GE(files.size(), 29u) << "corpus at " << kCorpus;
+  for (const char* name : {"syntax_error",
+                           "latitude_wrong_type",
+                           "brightness_too_high",
+                           "volume_negative",
+                           "color_temp_too_low",
+                           "unknown_driver",
+                           "device_without_id",
+                           "device_in_unknown_room",
+                           "duplicate_device_id",
+                           "default_routine_missing",
+                           "step_role_lamp",
+                           "volume_on_light_step",
+                           "duration_in_words",
+                           "auto_off_beyond_hard_bound",
+                           "massage_session_beyond_hard_bound",
+                           "unknown_time_zone",
+                           "start_intensity_above_max",
+                           "birth_date_as_string",
+                           "missing_required_driver_option",
+                           "only_comments",
+                           "no_rooms",
+                           "contradicting_steps",
+                           "step_at_beyond_a_day",
+                           "step_ends_after_a_day",
+                           "invalid_utf8_in_a_string",
+                           "invalid_utf8_in_a_comment",
+                           "track_with_a_newline",
+                           "pattern_5000_characters",
+                           "room_name_with_an_escape_sequence"}) {
     EXPECT_TRUE(fs::exists(kCorpus / (std::string(name) + ".toml"))) << name;
   }
 }

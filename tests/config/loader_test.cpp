@@ -1,5 +1,6 @@
 #include "config/loader.hpp"
 
+#include <fmt/format.h>
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -45,10 +46,40 @@ id = "bedtime"
   on = true
 )";
 
-TEST(ConfigLoader, LoadsAnEmptyFileWithEveryDefault) {
-  const auto result = load("");
+// A light for the room of kRoomAndBedtime, appended where a test needs the
+// room to have a device and no warning about it.
+constexpr std::string_view kNurseryLight = R"(
+[[devices]]
+id = "nursery-light"
+room = "nursery"
+driver = "simulated"
+kind = "light"
+)";
+
+// Appended to a text that has no room of its own: a room, its light and its
+// routine, after everything the test counts lines of.
+constexpr std::string_view kRoomTail = R"(
+[[rooms]]
+id = "tail-room"
+default_routine = "tail-routine"
+
+[[devices]]
+id = "tail-light"
+room = "tail-room"
+driver = "simulated"
+kind = "light"
+
+[[routines]]
+id = "tail-routine"
+steps = [{ at = "0s", role = "light", on = true }]
+)";
+
+std::string with_room(std::string_view text) { return std::string(text) + std::string(kRoomTail); }
+
+TEST(ConfigLoader, LoadsAFileWithOnlyARoomWithEveryDefault) {
+  const auto result = load(kRoomTail);
   ASSERT_TRUE(result.ok()) << describe(result);
-  EXPECT_TRUE(result.diagnostics.empty());
+  EXPECT_TRUE(result.diagnostics.empty()) << describe(result);
   const Config& c = *result.config;
   EXPECT_EQ(c.source, "test.toml");
   EXPECT_EQ(c.hub.name, HubConfig{}.name);
@@ -56,13 +87,13 @@ TEST(ConfigLoader, LoadsAnEmptyFileWithEveryDefault) {
   EXPECT_EQ(c.child.birth_date, std::nullopt);
   EXPECT_EQ(c.safety.sound.max_volume, SoundSafety{}.max_volume);
   EXPECT_EQ(c.safety.massage.session_from_3_months, MassageSafety{}.session_from_3_months);
-  EXPECT_TRUE(c.rooms.empty());
-  EXPECT_TRUE(c.devices.empty());
-  EXPECT_TRUE(c.routines.empty());
+  EXPECT_EQ(c.rooms.size(), 1u);
+  EXPECT_EQ(c.devices.size(), 1u);
+  EXPECT_EQ(c.routines.size(), 1u);
 }
 
 TEST(ConfigLoader, ReportsUnknownKeyAsWarningWithItsLocation) {
-  const auto result = load("[hub]\nname = \"Hub\"\n  brightnes = 3\n");
+  const auto result = load(with_room("[hub]\nname = \"Hub\"\n  brightnes = 3\n"));
   ASSERT_TRUE(result.ok()) << describe(result);
   EXPECT_EQ(result.config->hub.name, "Hub");
   ASSERT_EQ(result.diagnostics.size(), 1u);
@@ -74,6 +105,7 @@ TEST(ConfigLoader, ReportsUnknownKeyAsWarningWithItsLocation) {
 TEST(ConfigLoader, ReportsUnknownKeyInAStepAsWarning) {
   std::string text(kRoomAndBedtime);
   text += "  brightnes = 0.5\n";  // line 10
+  text += kNurseryLight;
   const auto result = load(text);
   ASSERT_TRUE(result.ok()) << describe(result);
   ASSERT_EQ(result.diagnostics.size(), 1u);
@@ -82,7 +114,8 @@ TEST(ConfigLoader, ReportsUnknownKeyInAStepAsWarning) {
 }
 
 TEST(ConfigLoader, ReportsUnknownTopLevelTablesAndSafetyKeysAsWarnings) {
-  const auto result = load("[mqtt]\nhost = \"x\"\n[safety]\nsmoke = 1\n[safety.sound]\nloud = 1\n");
+  const auto result =
+      load(with_room("[mqtt]\nhost = \"x\"\n[safety]\nsmoke = 1\n[safety.sound]\nloud = 1\n"));
   ASSERT_TRUE(result.ok()) << describe(result);
   ASSERT_EQ(result.diagnostics.size(), 3u) << describe(result);
   EXPECT_EQ(result.diagnostics[0].to_string(),
@@ -114,7 +147,7 @@ TEST(ConfigLoader, ReportsAKeyTheDriverDoesNotTakeAsWarning) {
 }
 
 TEST(ConfigLoader, FormatsErrorsAsFileLineColumnMessage) {
-  const auto result = load("[safety.sound]\nmax_volume = 2\n");
+  const auto result = load(with_room("[safety.sound]\nmax_volume = 2\n"));
   ASSERT_FALSE(result.ok());
   ASSERT_EQ(result.diagnostics.size(), 1u);
   EXPECT_EQ(result.diagnostics[0].to_string(),
@@ -177,7 +210,7 @@ TEST(ConfigLoader, NamesTheLoadedFileInEveryLocation) {
   const auto file = std::filesystem::path(::testing::TempDir()) / "named-nurseryd.toml";
   {
     std::ofstream out(file);
-    out << "[hub]\ncolour = 1\n";
+    out << with_room("[hub]\ncolour = 1\n");
   }
   const auto result = load_file(file, testing::test_drivers());
   std::filesystem::remove(file);
@@ -207,7 +240,7 @@ TEST(ConfigLoader, DefaultsNamesToIdsAndKindToOther) {
 }
 
 TEST(ConfigLoader, SortsStepsByOffsetKeepingTheWrittenOrderOfTies) {
-  const auto result = load(R"([[routines]]
+  const auto result = load(with_room(R"([[routines]]
 id = "r"
   [[routines.steps]]
   at = "10m"
@@ -225,7 +258,7 @@ id = "r"
   at = "0s"
   role = "massager"
   intensity = 0.1
-)");
+)"));
   ASSERT_TRUE(result.ok()) << describe(result);
   const auto& steps = result.config->routines[0].steps;
   ASSERT_EQ(steps.size(), 4u);
@@ -239,11 +272,11 @@ id = "r"
 }
 
 TEST(ConfigLoader, AcceptsAnIntegerWhereAFractionIsExpected) {
-  const auto result = load(
-      "[[routines]]\n"
-      "id = \"r\"\n"
-      "steps = [{ at = \"0s\", role = \"light\", brightness = 1 },"
-      " { at = \"0s\", role = \"sound\", volume = 0 }]\n");
+  const auto result =
+      load(with_room("[[routines]]\n"
+                     "id = \"r\"\n"
+                     "steps = [{ at = \"0s\", role = \"light\", brightness = 1 },"
+                     " { at = \"0s\", role = \"sound\", volume = 0 }]\n"));
   ASSERT_TRUE(result.ok()) << describe(result);
   EXPECT_EQ(result.config->routines[0].steps[0].values.brightness, kLevelMax);
   EXPECT_EQ(result.config->routines[0].steps[1].values.volume, Level{});
@@ -341,6 +374,7 @@ TEST(ConfigLoader, ReportsADuplicateIdAtTheSecondWithTheFirstsLocation) {
       "[[routines]]\n"      // 10
       "id = \"bedtime\"\n"  // 11
       "  [[routines.steps]]\n  at = \"0s\"\n  role = \"sound\"\n  on = true\n";
+  text += kNurseryLight;
   const auto result = load(text);
   ASSERT_FALSE(result.ok());
   ASSERT_EQ(result.diagnostics.size(), 1u) << describe(result);
@@ -351,8 +385,9 @@ TEST(ConfigLoader, ReportsADuplicateIdAtTheSecondWithTheFirstsLocation) {
 TEST(ConfigLoader, ReportsAMissingDefaultRoutineAtTheRoomWhenItIsTheDefault) {
   const auto result = load("[[rooms]]\nid = \"nursery\"\nname = \"Nursery\"\n");
   ASSERT_FALSE(result.ok());
-  ASSERT_EQ(result.diagnostics.size(), 1u);
-  const auto& d = result.diagnostics[0];
+  const auto errors = with_severity(result, Severity::Error);
+  ASSERT_EQ(errors.size(), 1u) << describe(result);
+  const auto& d = errors[0];
   EXPECT_EQ(d.where.line, 1);
   EXPECT_EQ(d.where.column, 1);
   EXPECT_NE(d.message.find("default_routine \"bedtime\""), std::string::npos) << d.message;
@@ -372,21 +407,21 @@ TEST(ConfigLoader, RejectsIdsAParentCouldNotTypeInAUrl) {
 }
 
 TEST(ConfigLoader, RejectsARoutineWithoutSteps) {
-  const auto missing = load("[[routines]]\nid = \"r\"\n");
+  const auto missing = load(with_room("[[routines]]\nid = \"r\"\n"));
   ASSERT_FALSE(missing.ok());
   EXPECT_EQ(missing.diagnostics.at(0).where.line, 1);
   EXPECT_NE(missing.diagnostics.at(0).message.find("no steps"), std::string::npos);
 
-  const auto empty = load("[[routines]]\nid = \"r\"\nsteps = []\n");
+  const auto empty = load(with_room("[[routines]]\nid = \"r\"\nsteps = []\n"));
   ASSERT_FALSE(empty.ok());
   EXPECT_EQ(empty.diagnostics.at(0).where.line, 3);
   EXPECT_NE(empty.diagnostics.at(0).message.find("no steps"), std::string::npos);
 }
 
 TEST(ConfigLoader, RejectsAStepThatSetsNothing) {
-  const auto result = load(
+  const auto result = load(with_room(
       "[[routines]]\nid = \"r\"\n[[routines.steps]]\nat = \"1m\"\nrole = \"light\"\nfade = "
-      "\"1m\"\n");
+      "\"1m\"\n"));
   ASSERT_FALSE(result.ok());
   ASSERT_EQ(result.diagnostics.size(), 1u) << describe(result);
   EXPECT_EQ(result.diagnostics[0].where.line, 3);
@@ -394,7 +429,7 @@ TEST(ConfigLoader, RejectsAStepThatSetsNothing) {
 }
 
 TEST(ConfigLoader, ReportsMissingAtAndRoleOfAStep) {
-  const auto result = load("[[routines]]\nid = \"r\"\n[[routines.steps]]\non = true\n");
+  const auto result = load(with_room("[[routines]]\nid = \"r\"\n[[routines.steps]]\non = true\n"));
   ASSERT_FALSE(result.ok());
   const auto errors = with_severity(result, Severity::Error);
   ASSERT_EQ(errors.size(), 2u) << describe(result);
@@ -405,7 +440,7 @@ TEST(ConfigLoader, ReportsMissingAtAndRoleOfAStep) {
 
 TEST(ConfigLoader, ChecksStartIntensityAgainstAConfiguredMaximum) {
   // start_intensity left at its default (0.3) is above this maximum.
-  const auto result = load("[safety.massage]\nmax_intensity = 0.2\n");
+  const auto result = load(with_room("[safety.massage]\nmax_intensity = 0.2\n"));
   ASSERT_FALSE(result.ok());
   ASSERT_EQ(result.diagnostics.size(), 1u) << describe(result);
   EXPECT_EQ(result.diagnostics[0].to_string(),
@@ -413,11 +448,11 @@ TEST(ConfigLoader, ChecksStartIntensityAgainstAConfiguredMaximum) {
 }
 
 TEST(ConfigLoader, AcceptsTheSafetyHardBoundsThemselves) {
-  const auto result = load(
-      "[safety.sound]\nauto_off = \"12h\"\nmax_volume = 1\n"
-      "[safety.massage]\nsession_from_3_months = \"30m\"\nmax_intensity = 1.0\n"
-      "start_intensity = 1.0\n"
-      "[safety.light]\nnight_window = \"24h\"\nnight_max_color_temp = 10000\n");
+  const auto result =
+      load(with_room("[safety.sound]\nauto_off = \"12h\"\nmax_volume = 1\n"
+                     "[safety.massage]\nsession_from_3_months = \"30m\"\nmax_intensity = 1.0\n"
+                     "start_intensity = 1.0\n"
+                     "[safety.light]\nnight_window = \"24h\"\nnight_max_color_temp = 10000\n"));
   ASSERT_TRUE(result.ok()) << describe(result);
   EXPECT_EQ(result.config->safety.sound.auto_off, kHardMaxSoundAutoOff);
   EXPECT_EQ(result.config->safety.massage.session_from_3_months, kHardMaxMassageSession);
@@ -425,15 +460,15 @@ TEST(ConfigLoader, AcceptsTheSafetyHardBoundsThemselves) {
 }
 
 TEST(ConfigLoader, RejectsZeroLimits) {
-  const auto result = load(
-      "[safety.sound]\nmax_volume = 0\nauto_off = \"0s\"\n"
-      "[safety.light]\nnight_max_brightness = 0.0\n");
+  const auto result =
+      load(with_room("[safety.sound]\nmax_volume = 0\nauto_off = \"0s\"\n"
+                     "[safety.light]\nnight_max_brightness = 0.0\n"));
   ASSERT_FALSE(result.ok());
   EXPECT_EQ(with_severity(result, Severity::Error).size(), 3u) << describe(result);
 }
 
 TEST(ConfigLoader, RejectsANotANumberFraction) {
-  const auto result = load("[safety.sound]\nmax_volume = nan\n");
+  const auto result = load(with_room("[safety.sound]\nmax_volume = nan\n"));
   ASSERT_FALSE(result.ok());
   EXPECT_EQ(result.diagnostics.at(0).where.line, 2);
 }
@@ -447,6 +482,242 @@ TEST(ConfigLoader, RejectsSectionsOfTheWrongShape) {
   EXPECT_NE(errors[1].message.find("rooms must be an array of tables ([[rooms]])"),
             std::string::npos);
   EXPECT_EQ(errors[2].where.column, 12);
+}
+
+}  // namespace
+}  // namespace nursery::config
+
+namespace nursery::config {
+namespace {
+
+std::vector<Diagnostic> errors_of(const LoadResult& result) {
+  return with_severity(result, Severity::Error);
+}
+
+TEST(ConfigWithoutRooms, AnEmptyFileIsAnErrorAtItsStart) {
+  for (std::string_view text :
+       {std::string_view(""), std::string_view("\xEF\xBB\xBF"), std::string_view("\n\n   \t\n"),
+        std::string_view("# nothing yet\n# still nothing\n")}) {
+    SCOPED_TRACE(::testing::PrintToString(std::string(text)));
+    const auto result = load(text);
+    ASSERT_FALSE(result.ok());
+    const auto errors = errors_of(result);
+    ASSERT_EQ(errors.size(), 1u) << describe(result);
+    EXPECT_EQ(errors[0].where.line, 1);
+    EXPECT_EQ(errors[0].where.column, 1);
+    EXPECT_TRUE(errors[0].message.starts_with("no rooms: ")) << errors[0].message;
+  }
+}
+
+TEST(ConfigWithoutRooms, AFileWithEverythingButARoomIsAnErrorAtItsFirstEntry) {
+  const auto result = load(
+      "# the hub\n"
+      "\n"
+      "[hub]\n"  // 3
+      "name = \"Hub\"\n"
+      "[[routines]]\n"
+      "id = \"bedtime\"\n"
+      "steps = [{ at = \"0s\", role = \"light\", on = true }]\n");
+  ASSERT_FALSE(result.ok());
+  const auto errors = errors_of(result);
+  ASSERT_EQ(errors.size(), 1u) << describe(result);
+  EXPECT_EQ(errors[0].where.line, 3);
+  EXPECT_NE(errors[0].message.find("no rooms"), std::string::npos);
+}
+
+TEST(ConfigUtf8, ReportsAnInvalidByteInAStringAtTheByteItself) {
+  // toml++ alone says 2:8, the quote before the byte.
+  const auto result = load("[hub]\nname = \"\xff\"\n");
+  ASSERT_FALSE(result.ok());
+  ASSERT_EQ(result.diagnostics.size(), 1u) << describe(result);
+  EXPECT_EQ(result.diagnostics[0].where.line, 2);
+  EXPECT_EQ(result.diagnostics[0].where.column, 9);
+  EXPECT_NE(result.diagnostics[0].message.find("invalid UTF-8"), std::string::npos);
+}
+
+TEST(ConfigUtf8, CountsColumnsInCharactersAfterValidMultiByteText) {
+  // "é" and "🌙" are one column each, as toml++ counts its own columns.
+  const auto result = load("# é🌙 \xC3\x28\n");
+  ASSERT_EQ(result.diagnostics.size(), 1u) << describe(result);
+  EXPECT_EQ(result.diagnostics[0].where.line, 1);
+  EXPECT_EQ(result.diagnostics[0].where.column, 6);
+}
+
+TEST(ConfigUtf8, ReportsATruncatedSequenceAtTheEndOfTheFileAtItsFirstByte) {
+  const auto result = load(with_room("").append("# ok\n# cut \xE2\x82"));
+  ASSERT_EQ(errors_of(result).size(), 1u) << describe(result);
+  EXPECT_EQ(errors_of(result)[0].where.column, 7);
+}
+
+TEST(ConfigUtf8, ReportsAnOverlongEncodingAndASurrogate) {
+  for (std::string_view bad : {std::string_view("\xC0\xAF"), std::string_view("\xED\xA0\x80"),
+                               std::string_view("\xF4\x90\x80\x80")}) {
+    const auto result = load(std::string("[hub]\nname = \"ab") + std::string(bad) + "\"\n");
+    ASSERT_EQ(result.diagnostics.size(), 1u) << describe(result);
+    EXPECT_EQ(result.diagnostics[0].where.column, 11);
+  }
+}
+
+// kRoomAndBedtime's room with a light only: its bedtime has a light step.
+constexpr std::string_view kLightOnlyRoom = R"([[rooms]]
+id = "nursery"
+
+[[devices]]
+id = "lamp"
+room = "nursery"
+driver = "simulated"
+kind = "light"
+
+[[routines]]
+id = "bedtime"
+  [[routines.steps]]
+  at = "0s"
+  role = "light"
+  on = true
+)";
+
+TEST(ConfigSteps, RefusesTwoStepsForOneRoleAtOneTimeThatDisagreeAtTheSecond) {
+  std::string text(kLightOnlyRoom);
+  text +=
+      "  [[routines.steps]]\n"  // 16
+      "  at = \"0s\"\n"
+      "  role = \"light\"\n"
+      "  on = false\n";
+  const auto result = load(text);
+  ASSERT_FALSE(result.ok());
+  ASSERT_EQ(result.diagnostics.size(), 1u) << describe(result);
+  const auto& d = result.diagnostics[0];
+  EXPECT_EQ(d.where.line, 16);
+  EXPECT_NE(d.message.find("contradicts the one at test.toml:12:3"), std::string::npos)
+      << d.message;
+  EXPECT_NE(d.message.find("on = false here, on = true there"), std::string::npos) << d.message;
+}
+
+TEST(ConfigSteps, RefusesTwoStepsAtOneTimeWithDifferentFades) {
+  std::string text(kLightOnlyRoom);
+  text +=
+      "  [[routines.steps]]\n  at = \"0s\"\n  role = \"light\"\n  fade = \"2m\"\n"
+      "  brightness = 0.1\n";
+  const auto result = load(text);
+  ASSERT_EQ(errors_of(result).size(), 1u) << describe(result);
+  EXPECT_NE(errors_of(result)[0].message.find("fade"), std::string::npos);
+}
+
+TEST(ConfigSteps, AcceptsStepsAtOneTimeThatSetDifferentValuesOrAgree) {
+  std::string text(kLightOnlyRoom);
+  text +=
+      "  [[routines.steps]]\n  at = \"0s\"\n  role = \"light\"\n  brightness = 0.1\n"
+      "  [[routines.steps]]\n  at = \"0s\"\n  role = \"light\"\n  on = true\n"
+      // Another role at the same time is another device.
+      "  [[routines.steps]]\n  at = \"0s\"\n  role = \"sound\"\n  on = false\n";
+  const auto result = load(text);
+  EXPECT_TRUE(result.ok()) << describe(result);
+  EXPECT_TRUE(errors_of(result).empty()) << describe(result);
+}
+
+TEST(ConfigSteps, AcceptsAStepEndingExactlyADayAfterTheStart) {
+  std::string text(kLightOnlyRoom);
+  text +=
+      "  [[routines.steps]]\n  at = \"23h\"\n  role = \"light\"\n  fade = \"1h\"\n"
+      "  on = false\n";
+  const auto result = load(text);
+  EXPECT_TRUE(result.ok()) << describe(result);
+}
+
+TEST(ConfigSteps, RefusesAnOffsetOfMoreThanADayAtItsValue) {
+  std::string text(kLightOnlyRoom);
+  text += "  [[routines.steps]]\n  at = \"24h1s\"\n  role = \"light\"\n  on = false\n";  // 16
+  const auto result = load(text);
+  ASSERT_EQ(errors_of(result).size(), 1u) << describe(result);
+  EXPECT_EQ(errors_of(result)[0].where.line, 17);
+  EXPECT_EQ(errors_of(result)[0].where.column, 8);
+}
+
+TEST(ConfigRoles, WarnsAtAStepOfTheDefaultRoutineForARoleTheRoomHasNoDeviceFor) {
+  std::string text(kLightOnlyRoom);
+  text += "  [[routines.steps]]\n  at = \"5m\"\n  role = \"massager\"\n  on = true\n";  // 16
+  const auto result = load(text);
+  ASSERT_TRUE(result.ok()) << describe(result);
+  ASSERT_EQ(result.diagnostics.size(), 1u) << describe(result);
+  const auto& d = result.diagnostics[0];
+  EXPECT_EQ(d.severity, Diagnostic::Severity::Warning);
+  EXPECT_EQ(d.where.line, 16);
+  EXPECT_EQ(d.where.column, 3);
+  EXPECT_NE(d.message.find("room \"nursery\" has no massager device"), std::string::npos)
+      << d.message;
+}
+
+TEST(ConfigRoles, DoesNotWarnAboutARoutineThatIsNoRoomsDefault) {
+  std::string text(kLightOnlyRoom);
+  text +=
+      "[[routines]]\nid = \"massage\"\nsteps = [{ at = \"0s\", role = \"massager\", on = true }]\n";
+  const auto result = load(text);
+  ASSERT_TRUE(result.ok()) << describe(result);
+  EXPECT_TRUE(result.diagnostics.empty()) << describe(result);
+}
+
+TEST(ConfigRoles, WarnsAboutARoomWithoutDevicesAtTheRoom) {
+  const auto result = load(kRoomAndBedtime);
+  ASSERT_TRUE(result.ok()) << describe(result);
+  ASSERT_EQ(result.diagnostics.size(), 1u) << describe(result);
+  EXPECT_EQ(result.diagnostics[0].where.line, 1);
+  EXPECT_NE(result.diagnostics[0].message.find("has no devices"), std::string::npos);
+}
+
+TEST(ConfigRoles, TrustsADriverThatDoesNotSayWhatItsDevicesCanDo) {
+  std::string text(kLightOnlyRoom);
+  text += "  [[routines.steps]]\n  at = \"5m\"\n  role = \"massager\"\n  on = true\n";
+  text += "[[devices]]\nid = \"probe\"\nroom = \"nursery\"\ndriver = \"probe\"\n";
+  const auto result = load(text);
+  ASSERT_TRUE(result.ok()) << describe(result);
+  EXPECT_TRUE(result.diagnostics.empty()) << describe(result);
+}
+
+TEST(ConfigNames, AcceptsPrintableUnicodeDisplayNamesUpTo64Characters) {
+  std::string e64;
+  for (int i = 0; i < 64; ++i) e64 += "\xC3\xA9";  // 64 × "é": 128 bytes, 64 characters
+  const auto result =
+      load(with_room("[hub]\nname = \"Chambre d'Élodie 🌙\"\n[child]\nname = \"" + e64 + "\"\n"));
+  ASSERT_TRUE(result.ok()) << describe(result);
+  EXPECT_EQ(result.config->hub.name, "Chambre d'Élodie 🌙");
+  EXPECT_EQ(result.config->child.name, e64);
+}
+
+TEST(ConfigNames, RefusesNamesWithControlOrInvisibleCharactersEscapingThemInTheMessage) {
+  for (std::string_view name :
+       {std::string_view(R"(Hub\nnurseryd: error: forged)"), std::string_view(R"(Hub\t)"),
+        std::string_view(R"(\u007f)"), std::string_view(R"(\u0085)"),
+        std::string_view(R"(a\u2028b)"), std::string_view(R"(\u202Egnp.exe)"),
+        std::string_view("   "), std::string_view("")}) {
+    SCOPED_TRACE(std::string(name));
+    const auto result = load(with_room("[hub]\nname = \"" + std::string(name) + "\"\n"));
+    ASSERT_FALSE(result.ok());
+    ASSERT_EQ(errors_of(result).size(), 1u) << describe(result);
+    EXPECT_EQ(errors_of(result)[0].where.line, 2);
+    const std::string line = errors_of(result)[0].to_string();
+    EXPECT_EQ(line.find('\n'), std::string::npos) << line;
+    EXPECT_EQ(line.find('\t'), std::string::npos) << line;
+  }
+}
+
+TEST(ConfigNames, AcceptsEveryHatchRestTrackNameAndRefusesOtherTokens) {
+  for (const char* track :
+       {"none", "stream", "noise", "dryer", "ocean", "wind", "rain", "bird", "crickets", "brahms",
+        "twinkle", "rockabye", "white-noise", "pink_noise_2"}) {
+    std::string text(kLightOnlyRoom);
+    text += fmt::format(
+        "  [[routines.steps]]\n  at = \"1m\"\n  role = \"sound\"\n  track = \"{}\"\n", track);
+    const auto result = load(text);
+    EXPECT_TRUE(errors_of(result).empty()) << track << "\n" << describe(result);
+  }
+  for (const char* track : {"White Noise", "rain/2", "", "a-very-long-track-name-of-33-chars"}) {
+    std::string text(kLightOnlyRoom);
+    text += fmt::format(
+        "  [[routines.steps]]\n  at = \"1m\"\n  role = \"sound\"\n  track = \"{}\"\n", track);
+    const auto result = load(text);
+    ASSERT_EQ(errors_of(result).size(), 1u) << track << "\n" << describe(result);
+    EXPECT_EQ(errors_of(result)[0].where.line, 19) << track;
+  }
 }
 
 }  // namespace

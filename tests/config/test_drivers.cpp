@@ -24,7 +24,13 @@ std::vector<Diagnostic> validate_simulated(const DeviceConfig& device) {
   return found;
 }
 
-constexpr DriverSpec kSimulated{"simulated", kSimulatedOptions, &validate_simulated};
+Capabilities simulated_capabilities(const DeviceConfig& device) {
+  const auto& kind = std::get<std::string>(device.options.at("kind").value);
+  return static_cast<Capabilities>(parse_role(kind).value_or(Capability::Light));
+}
+
+constexpr DriverSpec kSimulated{"simulated", kSimulatedOptions, &validate_simulated,
+                                &simulated_capabilities};
 
 constexpr DriverOptionSpec kProbeOptions[] = {
     {"enabled", OptionType::Bool, false},     {"retries", OptionType::Integer, false},

@@ -8,7 +8,7 @@
 namespace nursery::config::testing {
 
 // Knows "simulated" (kind: String, required, light|sound|massager;
-// native_transition: Bool) and "probe" (one option of every type, none
+// native_transition: Bool; its capability is its kind) and "probe" (one option of every type, none
 // required, no validate).
 DriverCatalog test_drivers();
 
