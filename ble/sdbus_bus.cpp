@@ -8,10 +8,15 @@
 
 #include <poll.h>
 #include <sdbus-c++/sdbus-c++.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
 
 #include <boost/asio/posix/stream_descriptor.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/steady_timer.hpp>
+#include <cerrno>
+#include <cstring>
 #include <deque>
 #include <limits>
 #include <map>
@@ -544,8 +549,34 @@ void Match::reset() {
 
 // --- Bus ---------------------------------------------------------------------
 
+namespace {
+
+// sdbus-c++ 1.2 leaks the sd_bus (about 2 kB) when its address-taking
+// factory fails to start it, and a missing bus is retried for as long as it
+// is missing. So an explicit unix:path= address is tried here first; only a
+// socket that accepts a connection is handed to sdbus-c++.
+std::string unreachable_socket(const std::string& address) {
+  const std::string prefix = "unix:path=";
+  if (address.rfind(prefix, 0) != 0) return "";
+  const std::string path = address.substr(prefix.size(), address.find(',') - prefix.size());
+  sockaddr_un sa{};
+  if (path.empty() || path.size() >= sizeof sa.sun_path) return "";
+  sa.sun_family = AF_UNIX;
+  std::memcpy(sa.sun_path, path.data(), path.size());
+  const int fd = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (fd < 0) return "";
+  const int rc = ::connect(fd, reinterpret_cast<const sockaddr*>(&sa), sizeof sa);
+  const int error = errno;
+  ::close(fd);
+  return rc == 0 ? "" : std::strerror(error);
+}
+
+}  // namespace
+
 Expected<std::unique_ptr<Bus>> Bus::open(boost::asio::io_context& io, const std::string& address) {
   std::unique_ptr<sdbus::IConnection> connection;
+  if (const std::string why = unreachable_socket(address); !why.empty())
+    return Error{"ble_no_bus", "cannot connect to the D-Bus bus at " + address + ": " + why, 503};
   try {
     connection = address.empty() ? sdbus::createSystemBusConnection()
                                  : sdbus::createSessionBusConnectionWithAddress(address);
