@@ -144,6 +144,23 @@ TEST_F(LinkTest, BacksOffExponentiallyAfterOtherConnectFailures) {
       << recorder.events[i].reason;
 }
 
+TEST_F(LinkTest, GivesUpAConnectNeverAnsweredAndTriesAgain) {
+  mock->add_device(massager());
+  mock->set_connect_silent(kAddress, true);
+  auto options = fast_options();
+  options.connect_timeout = 300ms;
+  start_manager(options);
+  auto dev = open_device();
+  ASSERT_TRUE(run_until([&] { return recorder.saw(State::Disconnected); })) << diagnostics();
+  const auto failed = recorder.events[recorder.index_of(State::Disconnected, 0)].reason;
+  EXPECT_EQ(failed.rfind("no answer to Connect within 300 ms", 0), 0u) << failed;
+  // The attempt was ended on BlueZ's side (Disconnect cancels a pending Connect).
+  ASSERT_TRUE(run_until([&] { return !mock->calls("Disconnect", kAddress).empty(); }));
+  mock->set_connect_silent(kAddress, false);
+  ASSERT_TRUE(wait_connected(*dev));
+  EXPECT_GE(mock->calls("Connect", kAddress).size(), 2u);
+}
+
 TEST_F(LinkTest, ReconnectsWhenTheDeviceIsRemovedAndComesBack) {
   mock->add_device(massager());
   start_manager();
