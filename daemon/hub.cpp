@@ -106,6 +106,9 @@ void Hub::start(config::Config config) {
   build_rooms();
   for (DeviceSlot* slot : devices_.all()) devices_.start(*slot);
   recover_runs();
+  // Devices reported their state before the runs (and so the night) were
+  // recovered: what they have must meet the limits now known.
+  for (DeviceSlot* slot : devices_.all()) enforce_limits(*slot);
 }
 
 void Hub::reload(config::Config config) {
@@ -139,6 +142,8 @@ void Hub::reload(config::Config config) {
   for (DeviceSlot* slot : added) devices_.start(*slot);
   recover_runs();
   settle_massagers();
+  // Limits the new config tightens hold at once for what devices have now.
+  for (DeviceSlot* slot : devices_.all()) enforce_limits(*slot);
   events_.publish(event::Reloaded{});
 }
 

@@ -277,6 +277,28 @@ TEST_F(HubTest, ALightReportedBeyondTheNightLimitsIsBroughtBack) {
   EXPECT_EQ(physical("night-light").color_temp, 2200);
 }
 
+// Found by the property test: restart (or reload) with tighter night limits
+// while a light is on within the old ones and no routine runs to send it anything.
+TEST_F(HubTest, NightLimitsTightenedByAReloadOrARestartApplyAtOnceToALightThatIsOn) {
+  const std::string loose =
+      with(with(example_config_text(), "night_max_brightness = 0.1", "night_max_brightness = 0.2"),
+           "night_max_color_temp = 2200", "night_max_color_temp = 2700");
+  start(loose);
+  ASSERT_TRUE(act(RoutineAction::Start));
+  clock_.advance(50min);  // the routine is over, the night goes on
+  ASSERT_EQ(routine().state, RoutineState::Idle);
+  ASSERT_TRUE(set("night-light", light(true, 20, 2700)));
+  reload(example_config_text());
+  EXPECT_EQ(physical("night-light").brightness, pct(10));
+  EXPECT_EQ(physical("night-light").color_temp, 2200);
+
+  reload(loose);
+  ASSERT_TRUE(set("night-light", light(true, 20, 2700)));
+  start(example_config_text());  // a restart
+  EXPECT_EQ(physical("night-light").brightness, pct(10));
+  EXPECT_EQ(physical("night-light").color_temp, 2200);
+}
+
 TEST_F(HubTest, ResumesAfterACrashWhereTheRoutineWouldBeNow) {
   start();
   ASSERT_TRUE(act(RoutineAction::Start));
