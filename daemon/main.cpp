@@ -32,6 +32,9 @@
 #include "plugins/registry.hpp"
 #include "plugins/simulated/simulated.hpp"
 #include "web/control_server.hpp"
+#ifdef NURSERY_BLE
+#include "ble/ble_manager.hpp"
+#endif
 
 namespace fs = std::filesystem;
 using namespace nursery;
@@ -283,10 +286,13 @@ class Daemon {
     clock_->watch_system_clock();
     world_ = std::make_unique<plugins::simulated::World>(*clock_);
     environment_.simulated_world = world_.get();
-    hub_ = std::make_unique<Hub>(*clock_, *store_, sink_, events_,
-                                 [this](const config::DeviceConfig& c, DeviceHost& host) {
-                                   return plugins::create_device(c, host, environment_);
-                                 });
+    start_ble();
+    hub_ = std::make_unique<Hub>(
+        *clock_, *store_, sink_, events_,
+        [this](const config::DeviceConfig& c, DeviceHost& host) {
+          return plugins::create_device(c, host, environment_);
+        },
+        services_);
     events_subscription_ = events_.subscribe([this](const HubEvent&) { on_hub_change(); });
     hub_->start(std::move(*cfg));
     current_.hub = hub_.get();
@@ -308,6 +314,20 @@ class Daemon {
   }
 
  private:
+  // BLE: the manager on the system bus (DBUS_SYSTEM_BUS_ADDRESS, as tests
+  // set it), driven by this loop. It is created even with no BLE device
+  // configured (it only watches org.bluez until a driver asks for a device),
+  // so that a reload adding one, and `nurseryctl ble scan`, find it. No
+  // BlueZ, no adapter or no permission is one warning line from the
+  // manager; BLE devices are unavailable with that reason, and BlueZ
+  // appearing later is picked up without a restart.
+  void start_ble() {
+#ifdef NURSERY_BLE
+    ble_ = std::make_unique<ble::BleManager>(io_, log_.child("ble"));
+    services_.ble = ble_.get();
+#endif
+  }
+
   void on_hub_change() {
     if (stopping_) return;
     // STATUS= when what it says changes, not on every event.
@@ -400,6 +420,10 @@ class Daemon {
   std::unique_ptr<LoopClock> clock_;
   std::unique_ptr<plugins::simulated::World> world_;
   plugins::PluginEnvironment environment_;
+#ifdef NURSERY_BLE
+  std::unique_ptr<ble::BleManager> ble_;  // outlives the hub, whose devices hold its handles
+#endif
+  DeviceServices services_;
   std::unique_ptr<Hub> hub_;
   std::string last_status_;
   bool demo_started_ = false;
