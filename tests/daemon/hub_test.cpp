@@ -601,6 +601,20 @@ TEST_F(HubTest, AReloadThatDropsARunningMassagerSwitchesItOffFirst) {
   EXPECT_EQ(massager_hw->state.massager_on, false);
 }
 
+TEST_F(HubTest, ASlowDeviceWhoseConfigChangesGetsItsOffBeforeItIsReplaced) {
+  // A sound machine that takes 2 s to act: the "off" that makes it safe as
+  // it leaves must land before the old driver is dropped.
+  const std::string slow =
+      with(example_config_text(), "kind = \"sound\"", "kind = \"sound\"\nlatency = \"2s\"");
+  start(slow);
+  ASSERT_TRUE(set("sound", sound(true, 30)));
+  clock_.advance(3s);
+  ASSERT_EQ(physical("sound").sound_on, true);
+  reload(with(slow, "latency = \"2s\"", "latency = \"1s\""));
+  clock_.advance(3s);
+  EXPECT_EQ(physical("sound").sound_on, false);
+}
+
 TEST_F(HubTest, ADeviceThatCannotBeCreatedIsUnavailableNotFatal) {
   failing_device_ = "sound";
   start();
