@@ -122,10 +122,18 @@ void Hub::reload(config::Config config) {
                                  [&](const config::DeviceConfig& d) { return d.id == slot->id(); });
     if (it != config.devices.end() && config::same_device(*it, slot->config())) continue;
     const std::string id = slot->id();
-    make_safe(*slot, it == config.devices.end() ? "it left the configuration"
-                                                : "its configuration changed");
+    const bool changed = it != config.devices.end();
+    const bool unreachable = !slot->available();
+    make_safe(*slot, changed ? "its configuration changed" : "it left the configuration");
     gate_.forget(id);
-    retries_.erase(id);
+    if (changed && unreachable) {
+      // The "off" could not reach it: its successor (the same device) owes
+      // it, sent first when it is heard again.
+      retries_[id].safety.merge(
+          DeviceValues::off(slot->capabilities() & (Capability::Massager | Capability::Sound)));
+    } else {
+      retries_.erase(id);
+    }
     devices_.remove(id, std::chrono::seconds(3), [] {});
   }
   config_ = std::move(config);

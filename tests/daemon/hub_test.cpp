@@ -615,6 +615,19 @@ TEST_F(HubTest, ASlowDeviceWhoseConfigChangesGetsItsOffBeforeItIsReplaced) {
   EXPECT_EQ(physical("sound").sound_on, false);
 }
 
+TEST_F(HubTest, AnUnreachableDeviceWhoseConfigChangesIsSwitchedOffWhenItReturns) {
+  start();
+  ASSERT_TRUE(set("sound", sound(true, 30)));
+  sim("sound").set_reachable(false);
+  // Its block changes while it cannot be told to stop: the sound must not
+  // play on unsupervised, nor have its auto-off counted from its return.
+  reload(with(example_config_text(), "kind = \"sound\"", "kind = \"sound\"\nlatency = \"1s\""));
+  clock_.advance(1min);
+  sim("sound").set_reachable(true);
+  clock_.advance(2s);
+  EXPECT_EQ(physical("sound").sound_on, false);
+}
+
 TEST_F(HubTest, ADeviceThatCannotBeCreatedIsUnavailableNotFatal) {
   failing_device_ = "sound";
   start();
