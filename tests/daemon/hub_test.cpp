@@ -515,6 +515,19 @@ TEST_F(HubTest, ASessionRightAfterAnAutoOffIsRefusedAndSaysUntilWhen) {
   EXPECT_EQ(physical("massager").massager_on, false);
 }
 
+TEST_F(HubTest, AMassagerSwitchedOnByHandWhenNoSessionMayRunIsSwitchedOffWithinItsCapAtOnce) {
+  start();
+  ASSERT_TRUE(set("massager", massager(true, 30)));
+  clock_.advance(15min + 1s);  // the session's auto-off
+  ASSERT_EQ(physical("massager").massager_on, false);
+  const auto before = sim("massager").commands_received();
+  sim("massager").change_by_hand(massager(true, 90));
+  settle();
+  EXPECT_EQ(physical("massager").massager_on, false);
+  EXPECT_EQ(physical("massager").intensity, pct(60)) << "staged beyond the cap";
+  EXPECT_EQ(sim("massager").commands_received(), before + 1) << "in one command";
+}
+
 TEST_F(HubTest, ShutdownLeavesTheMassagerOffAndTheRunOpen) {
   start();
   ASSERT_TRUE(act(RoutineAction::Start));
