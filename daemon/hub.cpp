@@ -24,6 +24,15 @@ Capabilities touched(const DeviceValues& v) {
   return caps;
 }
 
+// The massager and sound switch-offs among `v`: what must not run
+// unsupervised, and is always safe to send again.
+DeviceValues switch_offs(const DeviceValues& v) {
+  DeviceValues offs;
+  if (v.massager_on == false) offs.massager_on = false;
+  if (v.sound_on == false) offs.sound_on = false;
+  return offs;
+}
+
 // Values of capabilities the device lacks, as an API error.
 std::optional<Error> unsupported(const Device& device, const DeviceValues& v) {
   const Capabilities extra = touched(v) & ~device.capabilities();
@@ -353,14 +362,17 @@ void Hub::device_availability(DeviceSlot& slot, Availability before) {
       event::DeviceAvailability{slot.room(), slot.id(), now, slot.availability_reason()});
   if (now != Availability::Available || before == Availability::Available) return;
   // What it has now is unknown: what must be true is sent again — first
-  // what the limits still owe it (an auto-off that could not be sent), then
-  // where the routine is now (not a replay).
+  // what the limits still owe it (an auto-off that could not be sent, a
+  // switch-off still on its way when the link went, which was lost with it),
+  // then where the routine is now (not a replay).
   devices_.forget_all(slot);
-  if (auto it = retries_.find(slot.id()); it != retries_.end() && !it->second.safety.empty()) {
-    const DeviceValues owed = it->second.safety;
+  DeviceValues owed;
+  for (const PendingCommand& p : slot.pending()) owed.merge(switch_offs(p.values));
+  if (auto it = retries_.find(slot.id()); it != retries_.end()) {
+    owed.merge(it->second.safety);
     it->second.safety = {};
-    dispatch(slot, owed, Duration{0}, CommandSource::Safety, {});
   }
+  if (!owed.empty()) dispatch(slot, owed, Duration{0}, CommandSource::Safety, {});
   if (Room* room = find_room(slot.room())) room->engine().resend(slot.id());
 }
 
@@ -376,10 +388,15 @@ void Hub::device_command_ended(DeviceSlot& slot, const PendingCommand& command,
                command_outcome_name(outcome), reason);
   // What the device has for these fields is unknown now.
   devices_.forget(slot, command.values);
-  // Retried where that is safe: what the limits demand, always; what a
-  // routine wants, by asking again; a parent's command is theirs to repeat.
+  // Retried where that is safe: what the limits demand, always; a massager
+  // or sound switched off, whoever asked (the hub's gate already counts it
+  // off; the safe direction is never wrong); what a routine wants, by
+  // asking again; the rest of a parent's command is theirs to repeat.
   if (command.source == CommandSource::Safety || command.source == CommandSource::Shutdown) {
     retries_[slot.id()].safety.merge(command.values);
+    retry_later(slot);
+  } else if (const DeviceValues offs = switch_offs(command.values); !offs.empty()) {
+    retries_[slot.id()].safety.merge(offs);
     retry_later(slot);
   } else if (command.source == CommandSource::Routine) {
     retry_later(slot);

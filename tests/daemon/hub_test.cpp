@@ -528,6 +528,25 @@ TEST_F(HubTest, AMassagerSwitchedOnByHandWhenNoSessionMayRunIsSwitchedOffWithinI
   EXPECT_EQ(sim("massager").commands_received(), before + 1) << "in one command";
 }
 
+TEST_F(HubTest, AMassagerWhoseOffNeverLandedIsSwitchedOffWhenItReturnsAfterItsWindow) {
+  auto text =
+      with(example_config_text(), "kind = \"massager\"\nnative_transition = true",
+           "kind = \"massager\"\nnative_transition = true\nown_timer = false");
+  start(text);
+  ASSERT_TRUE(act(RoutineAction::Start));
+  clock_.advance(6min);  // the massage began at 5 min: its window ends at 20 min
+  ASSERT_EQ(physical("massager").massager_on, true);
+  sim("massager").set_reachable(false);
+  clock_.advance(2min);
+  ASSERT_TRUE(act(RoutineAction::Stop));  // its "off" cannot reach it
+  clock_.advance(15min);
+  sim("massager").set_reachable(true);
+  settle();
+  EXPECT_EQ(physical("massager").massager_on, false);
+  clock_.advance(10min);
+  EXPECT_EQ(physical("massager").massager_on, false) << "not restarted as a new session";
+}
+
 TEST_F(HubTest, ShutdownLeavesTheMassagerOffAndTheRunOpen) {
   start();
   ASSERT_TRUE(act(RoutineAction::Start));
