@@ -148,6 +148,10 @@ SafetyDecision Safety::check(const DeviceCommand& requested, const SafetySituati
         if (turning_on(Capability::Massager) && !v.intensity && s.current.intensity &&
             *s.current.intensity > (starting ? m.start_intensity : m.max_intensity))
           v.intensity = s.current.intensity;
+        // Not knowing what it has (a command that timed out), a session
+        // starts at the start level, not at whatever the device holds.
+        if (turning_on(Capability::Massager) && starting && !v.intensity && !s.current.intensity)
+          v.intensity = m.start_intensity;
         if (starting)
           clamp_level(v.intensity, "intensity", m.start_intensity,
                       "a massage session starts gently, then may rise", true);

@@ -547,6 +547,18 @@ TEST_F(HubTest, AMassagerWhoseOffNeverLandedIsSwitchedOffWhenItReturnsAfterItsWi
   EXPECT_EQ(physical("massager").massager_on, false) << "not restarted as a new session";
 }
 
+TEST_F(HubTest, AMassagerWhoseIntensityIsUnknownStartsASessionAtTheStartLevel) {
+  start();
+  // It kept a level the hub was never told of (set before the hub knew it).
+  world_.find("massager")->state.intensity = pct(50);
+  ASSERT_TRUE(set("massager", massager(true)));
+  const auto& log = physical_.of("massager");
+  auto first_on = std::find_if(log.begin(), log.end(),
+                               [](const auto& e) { return e.state.massager_on == true; });
+  ASSERT_NE(first_on, log.end());
+  EXPECT_EQ(first_on->state.intensity, pct(30)) << "it started at " << describe(first_on->state);
+}
+
 TEST_F(HubTest, ShutdownLeavesTheMassagerOffAndTheRunOpen) {
   start();
   ASSERT_TRUE(act(RoutineAction::Start));
