@@ -131,13 +131,13 @@ void Hub::reload(config::Config config) {
                                  [&](const config::DeviceConfig& d) { return d.id == slot->id(); });
     if (it != config.devices.end() && config::same_device(*it, slot->config())) continue;
     const std::string id = slot->id();
-    const bool changed = it != config.devices.end();
     const bool unreachable = !slot->available();
-    make_safe(*slot, changed ? "its configuration changed" : "it left the configuration");
+    make_safe(*slot, it != config.devices.end() ? "its configuration changed"
+                                                : "it left the configuration");
     gate_.forget(id);
-    if (changed && unreachable) {
-      // The "off" could not reach it: its successor (the same device) owes
-      // it, sent first when it is heard again.
+    if (unreachable) {
+      // The "off" could not reach it: owed, and sent first when a device of
+      // this id is heard again (its successor, or the same one re-added).
       retries_[id].safety.merge(
           DeviceValues::off(slot->capabilities() & (Capability::Massager | Capability::Sound)));
     } else {

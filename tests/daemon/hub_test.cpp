@@ -672,6 +672,20 @@ TEST_F(HubTest, AnUnreachableDeviceWhoseConfigChangesIsSwitchedOffWhenItReturns)
   EXPECT_EQ(physical("sound").sound_on, false);
 }
 
+TEST_F(HubTest, ASoundThatLeftTheConfigWhileUnreachableIsSwitchedOffWhenItIsBack) {
+  start();
+  ASSERT_TRUE(set("sound", sound(true, 30)));
+  sim("sound").set_reachable(false);
+  auto without = example_config_text();
+  const auto from = without.find("[[devices]]\nid = \"sound\"");
+  without.erase(from, without.find("[[devices]]\nid = \"massager\"") - from);
+  reload(without);  // it cannot be told to stop
+  world_.find("sound")->reachable = true;
+  clock_.advance(1h);
+  reload(example_config_text());  // back in the config, heard again
+  EXPECT_EQ(physical("sound").sound_on, false);
+}
+
 TEST_F(HubTest, ADeviceThatCannotBeCreatedIsUnavailableNotFatal) {
   failing_device_ = "sound";
   start();
