@@ -122,8 +122,12 @@ void Hub::start(config::Config config) {
 
 void Hub::reload(config::Config config) {
   // Let go of the runs without ending them or sending anything: they are
-  // recomputed below under the new routines.
-  for (auto& room : rooms_) room->engine().release();
+  // recomputed below under the new routines. The night goes on as it was.
+  std::map<std::string, std::optional<TimePoint>> nights;
+  for (auto& room : rooms_) {
+    room->engine().release();
+    nights[room->id()] = room->night_since();
+  }
   rooms_.clear();
 
   for (DeviceSlot* slot : devices_.all()) {
@@ -158,6 +162,8 @@ void Hub::reload(config::Config config) {
   build_rooms();
   for (DeviceSlot* slot : added) devices_.start(*slot);
   recover_runs();
+  for (auto& room : rooms_)
+    if (auto it = nights.find(room->id()); it != nights.end()) room->restore_night(it->second);
   settle_massagers();
   // Limits the new config tightens hold at once for what devices have now.
   for (DeviceSlot* slot : devices_.all()) enforce_limits(*slot);
@@ -180,7 +186,9 @@ void Hub::recover_runs() {
     if (auto recent = store_.recent_runs(RunQuery{.room = room->id(), .limit = 50})) {
       for (auto it = recent->rbegin(); it != recent->rend(); ++it)
         if (const auto* routine = config_.find_routine(it->routine))
-          room->routine_started(routine->kind, it->started_at);
+          // A start after now was stored before the clock was set back:
+          // the night has begun, so it holds from now at least.
+          room->routine_started(routine->kind, std::min(it->started_at, now));
     }
   }
   auto open = store_.open_runs();

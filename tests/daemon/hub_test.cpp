@@ -740,6 +740,21 @@ TEST_F(HubTest, AWallClockJumpDoesNotMoveARunningRoutine) {
   EXPECT_EQ(store_->open_runs()->at(0).started_at, kEvening + 3h - 5h);
 }
 
+TEST_F(HubTest, NightLimitsHoldAcrossAWallClockSetBackThenAReloadOrARestart) {
+  start();
+  ASSERT_TRUE(act(RoutineAction::Start));
+  ASSERT_TRUE(act(RoutineAction::Stop));  // night goes on after the routine
+  ASSERT_TRUE(set("night-light", light(true, 10)));
+  clock_.jump(-2h);  // NTP sets the clock back: the run's stored start is "in the future"
+  const auto tighter =
+      with(example_config_text(), "night_max_brightness = 0.1", "night_max_brightness = 0.05");
+  reload(tighter);
+  EXPECT_EQ(physical("night-light").brightness, pct(5)) << "after the reload";
+  ASSERT_TRUE(set("night-light", light(true, 100)));
+  start(tighter);
+  EXPECT_EQ(physical("night-light").brightness, pct(5)) << "after a restart";
+}
+
 TEST_F(HubTest, APauseAcrossAClockJumpCountsItsRealLength) {
   start();
   ASSERT_TRUE(act(RoutineAction::Start));
