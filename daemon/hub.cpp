@@ -24,6 +24,15 @@ Capabilities touched(const DeviceValues& v) {
   return caps;
 }
 
+// The massager and sound switch-offs among `v`: what must not run
+// unsupervised, and is always safe to send again.
+DeviceValues switch_offs(const DeviceValues& v) {
+  DeviceValues offs;
+  if (v.massager_on == false) offs.massager_on = false;
+  if (v.sound_on == false) offs.sound_on = false;
+  return offs;
+}
+
 // Values of capabilities the device lacks, as an API error.
 std::optional<Error> unsupported(const Device& device, const DeviceValues& v) {
   const Capabilities extra = touched(v) & ~device.capabilities();
@@ -113,8 +122,12 @@ void Hub::start(config::Config config) {
 
 void Hub::reload(config::Config config) {
   // Let go of the runs without ending them or sending anything: they are
-  // recomputed below under the new routines.
-  for (auto& room : rooms_) room->engine().release();
+  // recomputed below under the new routines. The night goes on as it was.
+  std::map<std::string, std::optional<TimePoint>> nights;
+  for (auto& room : rooms_) {
+    room->engine().release();
+    nights[room->id()] = room->night_since();
+  }
   rooms_.clear();
 
   for (DeviceSlot* slot : devices_.all()) {
@@ -122,10 +135,18 @@ void Hub::reload(config::Config config) {
                                  [&](const config::DeviceConfig& d) { return d.id == slot->id(); });
     if (it != config.devices.end() && config::same_device(*it, slot->config())) continue;
     const std::string id = slot->id();
-    make_safe(*slot, it == config.devices.end() ? "it left the configuration"
-                                                : "its configuration changed");
+    const bool unreachable = !slot->available();
+    make_safe(*slot, it != config.devices.end() ? "its configuration changed"
+                                                : "it left the configuration");
     gate_.forget(id);
-    retries_.erase(id);
+    if (unreachable) {
+      // The "off" could not reach it: owed, and sent first when a device of
+      // this id is heard again (its successor, or the same one re-added).
+      retries_[id].safety.merge(
+          DeviceValues::off(slot->capabilities() & (Capability::Massager | Capability::Sound)));
+    } else {
+      retries_.erase(id);
+    }
     devices_.remove(id, std::chrono::seconds(3), [] {});
   }
   config_ = std::move(config);
@@ -141,6 +162,8 @@ void Hub::reload(config::Config config) {
   build_rooms();
   for (DeviceSlot* slot : added) devices_.start(*slot);
   recover_runs();
+  for (auto& room : rooms_)
+    if (auto it = nights.find(room->id()); it != nights.end()) room->restore_night(it->second);
   settle_massagers();
   // Limits the new config tightens hold at once for what devices have now.
   for (DeviceSlot* slot : devices_.all()) enforce_limits(*slot);
@@ -163,7 +186,9 @@ void Hub::recover_runs() {
     if (auto recent = store_.recent_runs(RunQuery{.room = room->id(), .limit = 50})) {
       for (auto it = recent->rbegin(); it != recent->rend(); ++it)
         if (const auto* routine = config_.find_routine(it->routine))
-          room->routine_started(routine->kind, it->started_at);
+          // A start after now was stored before the clock was set back:
+          // the night has begun, so it holds from now at least.
+          room->routine_started(routine->kind, std::min(it->started_at, now));
     }
   }
   auto open = store_.open_runs();
@@ -345,14 +370,17 @@ void Hub::device_availability(DeviceSlot& slot, Availability before) {
       event::DeviceAvailability{slot.room(), slot.id(), now, slot.availability_reason()});
   if (now != Availability::Available || before == Availability::Available) return;
   // What it has now is unknown: what must be true is sent again — first
-  // what the limits still owe it (an auto-off that could not be sent), then
-  // where the routine is now (not a replay).
+  // what the limits still owe it (an auto-off that could not be sent, a
+  // switch-off still on its way when the link went, which was lost with it),
+  // then where the routine is now (not a replay).
   devices_.forget_all(slot);
-  if (auto it = retries_.find(slot.id()); it != retries_.end() && !it->second.safety.empty()) {
-    const DeviceValues owed = it->second.safety;
+  DeviceValues owed;
+  for (const PendingCommand& p : slot.pending()) owed.merge(switch_offs(p.values));
+  if (auto it = retries_.find(slot.id()); it != retries_.end()) {
+    owed.merge(it->second.safety);
     it->second.safety = {};
-    dispatch(slot, owed, Duration{0}, CommandSource::Safety, {});
   }
+  if (!owed.empty()) dispatch(slot, owed, Duration{0}, CommandSource::Safety, {});
   if (Room* room = find_room(slot.room())) room->engine().resend(slot.id());
 }
 
@@ -368,10 +396,15 @@ void Hub::device_command_ended(DeviceSlot& slot, const PendingCommand& command,
                command_outcome_name(outcome), reason);
   // What the device has for these fields is unknown now.
   devices_.forget(slot, command.values);
-  // Retried where that is safe: what the limits demand, always; what a
-  // routine wants, by asking again; a parent's command is theirs to repeat.
+  // Retried where that is safe: what the limits demand, always; a massager
+  // or sound switched off, whoever asked (the hub's gate already counts it
+  // off; the safe direction is never wrong); what a routine wants, by
+  // asking again; the rest of a parent's command is theirs to repeat.
   if (command.source == CommandSource::Safety || command.source == CommandSource::Shutdown) {
     retries_[slot.id()].safety.merge(command.values);
+    retry_later(slot);
+  } else if (const DeviceValues offs = switch_offs(command.values); !offs.empty()) {
+    retries_[slot.id()].safety.merge(offs);
     retry_later(slot);
   } else if (command.source == CommandSource::Routine) {
     retry_later(slot);

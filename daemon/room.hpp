@@ -35,6 +35,10 @@ class Room {
     if (kind == config::RoutineKind::Bedtime) night_since_ = started;
     if (kind == config::RoutineKind::Wake) night_since_.reset();
   }
+  // Since when it is night here (a reload carries it over: the hub's own
+  // clock corrections are in it, which the stored runs may not have).
+  std::optional<TimePoint> night_since() const { return night_since_; }
+  void restore_night(std::optional<TimePoint> since) { night_since_ = since; }
   void shift(Duration by) {
     if (night_since_) *night_since_ += by;
     engine_->shift(by);

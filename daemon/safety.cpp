@@ -7,6 +7,10 @@
 namespace nursery {
 namespace {
 
+constexpr const char* kVolumeCapReason =
+    "volume cap for infant hearing (sound machines exceed 50 dBA at full volume)";
+constexpr const char* kIntensityCapReason = "massage intensity cap";
+
 std::string switch_label(Capability c, Capabilities all) {
   if (all == bit(c)) return "on";
   return fmt::format("{} on", role_name(c));
@@ -99,13 +103,25 @@ SafetyDecision Safety::check(const DeviceCommand& requested, const SafetySituati
     d.clamps.push_back({switch_label(c, s.capabilities), "on", "off", std::move(reason), false});
     v.erase(v.only(bit(c)));
     v.on(c) = false;
+    // A level the device holds beyond its cap (set on it by hand) is brought
+    // within it in the same command: it would play at it when next on.
+    auto held_within = [&](std::optional<Level>& field, const std::optional<Level>& held,
+                           std::string_view name, Level cap, const char* why) {
+      if (!held || *held <= cap) return;
+      field = held;
+      clamp_level(field, name, cap, why);
+    };
+    if (c == Capability::Sound)
+      held_within(v.volume, s.current.volume, "volume", limits_.sound.max_volume, kVolumeCapReason);
+    if (c == Capability::Massager)
+      held_within(v.intensity, s.current.intensity, "intensity", limits_.massage.max_intensity,
+                  kIntensityCapReason);
   };
 
   if (has(s.capabilities, Capability::Sound)) {
     // A setting staged while off is clamped as if on: the next switch-on,
     // from anywhere, plays at it.
-    clamp_level(v.volume, "volume", limits_.sound.max_volume,
-                "volume cap for infant hearing (sound machines exceed 50 dBA at full volume)");
+    clamp_level(v.volume, "volume", limits_.sound.max_volume, kVolumeCapReason);
     if (on_after(Capability::Sound) && s.sound && s.sound->may_run <= Duration::zero())
       refuse_on(Capability::Sound, s.sound->refusal);
   }
@@ -132,14 +148,18 @@ SafetyDecision Safety::check(const DeviceCommand& requested, const SafetySituati
         if (turning_on(Capability::Massager) && !v.intensity && s.current.intensity &&
             *s.current.intensity > (starting ? m.start_intensity : m.max_intensity))
           v.intensity = s.current.intensity;
+        // Not knowing what it has (a command that timed out), a session
+        // starts at the start level, not at whatever the device holds.
+        if (turning_on(Capability::Massager) && starting && !v.intensity && !s.current.intensity)
+          v.intensity = m.start_intensity;
         if (starting)
           clamp_level(v.intensity, "intensity", m.start_intensity,
                       "a massage session starts gently, then may rise", true);
         else
-          clamp_level(v.intensity, "intensity", m.max_intensity, "massage intensity cap");
+          clamp_level(v.intensity, "intensity", m.max_intensity, kIntensityCapReason);
       }
     } else {
-      clamp_level(v.intensity, "intensity", m.max_intensity, "massage intensity cap");
+      clamp_level(v.intensity, "intensity", m.max_intensity, kIntensityCapReason);
     }
   }
 

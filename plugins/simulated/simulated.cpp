@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <utility>
 #include <vector>
 
 #include "config/loader.hpp"
@@ -140,10 +141,25 @@ SimulatedDevice::SimulatedDevice(const config::DeviceConfig& config, Capabilitie
   p.on_own_change = [this] {
     if (physical().reachable) host_.report(DeviceReport{physical().state, false, std::nullopt});
   };
+  p.attached = this;
 }
 
 SimulatedDevice::~SimulatedDevice() {
-  if (World::Physical* p = world_->find(id())) p->on_own_change = nullptr;
+  // A successor for the same id (a reload re-created it) may have attached
+  // itself already: only our own hook is taken away.
+  if (World::Physical* p = world_->find(id()); p && p->attached == this) {
+    p->on_own_change = nullptr;
+    p->attached = nullptr;
+  }
+}
+
+void SimulatedDevice::stop(std::function<void()> done) {
+  on_stopped_ = std::move(done);
+  stopped_if_idle();
+}
+
+void SimulatedDevice::stopped_if_idle() {
+  if (in_flight_.empty() && on_stopped_) std::exchange(on_stopped_, nullptr)();
 }
 
 World::Physical& SimulatedDevice::physical() { return world_->device(id(), kind_); }
@@ -180,6 +196,7 @@ void SimulatedDevice::apply(const DeviceCommand& command) {
   raw->set(host_.clock().now() + behaviour_.latency, [this, raw, command] {
     std::erase_if(in_flight_, [raw](const auto& a) { return a.get() == raw; });  // destroys raw
     if (physical().reachable) act(command);
+    stopped_if_idle();
   });
 }
 
@@ -242,6 +259,7 @@ void SimulatedDevice::set_reachable(bool reachable) {
   } else {
     in_flight_.clear();
     host_.availability(Availability::Unavailable, "out of range (simulated)");
+    stopped_if_idle();
   }
 }
 

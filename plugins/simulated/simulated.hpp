@@ -41,6 +41,7 @@ class World {
     bool reachable = true;
     std::unique_ptr<Alarm> session_timer;  // the massager's own timer
     std::function<void()> on_own_change;   // the attached driver reports it
+    const void* attached = nullptr;        // which driver set on_own_change
   };
   // The physical device of this id, created (everything off) the first time.
   Physical& device(const std::string& id, Capabilities capabilities);
@@ -80,6 +81,9 @@ class SimulatedDevice final : public Device {
   bool native_transition(Capability) const override { return behaviour_.native_transition; }
   void start() override;
   void apply(const DeviceCommand& command) override;
+  // An orderly stop: commands still on their way (a slow device's last
+  // "off" as it leaves the hub) land first, then `done` is called.
+  void stop(std::function<void()> done) override;
 
   // Test and demo hooks: what a wall switch or another app would do, and a
   // link that comes and goes.
@@ -100,7 +104,10 @@ class SimulatedDevice final : public Device {
   Logger log_;
   std::unique_ptr<World> own_world_;  // when the daemon gives none
   World* world_;
+  void stopped_if_idle();
+
   std::deque<std::unique_ptr<Alarm>> in_flight_;
+  std::function<void()> on_stopped_;
   std::size_t commands_ = 0;
 };
 

@@ -515,6 +515,50 @@ TEST_F(HubTest, ASessionRightAfterAnAutoOffIsRefusedAndSaysUntilWhen) {
   EXPECT_EQ(physical("massager").massager_on, false);
 }
 
+TEST_F(HubTest, AMassagerSwitchedOnByHandWhenNoSessionMayRunIsSwitchedOffWithinItsCapAtOnce) {
+  start();
+  ASSERT_TRUE(set("massager", massager(true, 30)));
+  clock_.advance(15min + 1s);  // the session's auto-off
+  ASSERT_EQ(physical("massager").massager_on, false);
+  const auto before = sim("massager").commands_received();
+  sim("massager").change_by_hand(massager(true, 90));
+  settle();
+  EXPECT_EQ(physical("massager").massager_on, false);
+  EXPECT_EQ(physical("massager").intensity, pct(60)) << "staged beyond the cap";
+  EXPECT_EQ(sim("massager").commands_received(), before + 1) << "in one command";
+}
+
+TEST_F(HubTest, AMassagerWhoseOffNeverLandedIsSwitchedOffWhenItReturnsAfterItsWindow) {
+  auto text =
+      with(example_config_text(), "kind = \"massager\"\nnative_transition = true",
+           "kind = \"massager\"\nnative_transition = true\nown_timer = false");
+  start(text);
+  ASSERT_TRUE(act(RoutineAction::Start));
+  clock_.advance(6min);  // the massage began at 5 min: its window ends at 20 min
+  ASSERT_EQ(physical("massager").massager_on, true);
+  sim("massager").set_reachable(false);
+  clock_.advance(2min);
+  ASSERT_TRUE(act(RoutineAction::Stop));  // its "off" cannot reach it
+  clock_.advance(15min);
+  sim("massager").set_reachable(true);
+  settle();
+  EXPECT_EQ(physical("massager").massager_on, false);
+  clock_.advance(10min);
+  EXPECT_EQ(physical("massager").massager_on, false) << "not restarted as a new session";
+}
+
+TEST_F(HubTest, AMassagerWhoseIntensityIsUnknownStartsASessionAtTheStartLevel) {
+  start();
+  // It kept a level the hub was never told of (set before the hub knew it).
+  world_.find("massager")->state.intensity = pct(50);
+  ASSERT_TRUE(set("massager", massager(true)));
+  const auto& log = physical_.of("massager");
+  auto first_on = std::find_if(log.begin(), log.end(),
+                               [](const auto& e) { return e.state.massager_on == true; });
+  ASSERT_NE(first_on, log.end());
+  EXPECT_EQ(first_on->state.intensity, pct(30)) << "it started at " << describe(first_on->state);
+}
+
 TEST_F(HubTest, ShutdownLeavesTheMassagerOffAndTheRunOpen) {
   start();
   ASSERT_TRUE(act(RoutineAction::Start));
@@ -601,6 +645,47 @@ TEST_F(HubTest, AReloadThatDropsARunningMassagerSwitchesItOffFirst) {
   EXPECT_EQ(massager_hw->state.massager_on, false);
 }
 
+TEST_F(HubTest, ASlowDeviceWhoseConfigChangesGetsItsOffBeforeItIsReplaced) {
+  // A sound machine that takes 2 s to act: the "off" that makes it safe as
+  // it leaves must land before the old driver is dropped.
+  const std::string slow =
+      with(example_config_text(), "kind = \"sound\"", "kind = \"sound\"\nlatency = \"2s\"");
+  start(slow);
+  ASSERT_TRUE(set("sound", sound(true, 30)));
+  clock_.advance(3s);
+  ASSERT_EQ(physical("sound").sound_on, true);
+  reload(with(slow, "latency = \"2s\"", "latency = \"1s\""));
+  clock_.advance(3s);
+  EXPECT_EQ(physical("sound").sound_on, false);
+}
+
+TEST_F(HubTest, AnUnreachableDeviceWhoseConfigChangesIsSwitchedOffWhenItReturns) {
+  start();
+  ASSERT_TRUE(set("sound", sound(true, 30)));
+  sim("sound").set_reachable(false);
+  // Its block changes while it cannot be told to stop: the sound must not
+  // play on unsupervised, nor have its auto-off counted from its return.
+  reload(with(example_config_text(), "kind = \"sound\"", "kind = \"sound\"\nlatency = \"1s\""));
+  clock_.advance(1min);
+  sim("sound").set_reachable(true);
+  clock_.advance(2s);
+  EXPECT_EQ(physical("sound").sound_on, false);
+}
+
+TEST_F(HubTest, ASoundThatLeftTheConfigWhileUnreachableIsSwitchedOffWhenItIsBack) {
+  start();
+  ASSERT_TRUE(set("sound", sound(true, 30)));
+  sim("sound").set_reachable(false);
+  auto without = example_config_text();
+  const auto from = without.find("[[devices]]\nid = \"sound\"");
+  without.erase(from, without.find("[[devices]]\nid = \"massager\"") - from);
+  reload(without);  // it cannot be told to stop
+  world_.find("sound")->reachable = true;
+  clock_.advance(1h);
+  reload(example_config_text());  // back in the config, heard again
+  EXPECT_EQ(physical("sound").sound_on, false);
+}
+
 TEST_F(HubTest, ADeviceThatCannotBeCreatedIsUnavailableNotFatal) {
   failing_device_ = "sound";
   start();
@@ -653,6 +738,21 @@ TEST_F(HubTest, AWallClockJumpDoesNotMoveARunningRoutine) {
   EXPECT_EQ(routine().step_index, 2);
   EXPECT_EQ(events("clock_jump").size(), 2u);
   EXPECT_EQ(store_->open_runs()->at(0).started_at, kEvening + 3h - 5h);
+}
+
+TEST_F(HubTest, NightLimitsHoldAcrossAWallClockSetBackThenAReloadOrARestart) {
+  start();
+  ASSERT_TRUE(act(RoutineAction::Start));
+  ASSERT_TRUE(act(RoutineAction::Stop));  // night goes on after the routine
+  ASSERT_TRUE(set("night-light", light(true, 10)));
+  clock_.jump(-2h);  // NTP sets the clock back: the run's stored start is "in the future"
+  const auto tighter =
+      with(example_config_text(), "night_max_brightness = 0.1", "night_max_brightness = 0.05");
+  reload(tighter);
+  EXPECT_EQ(physical("night-light").brightness, pct(5)) << "after the reload";
+  ASSERT_TRUE(set("night-light", light(true, 100)));
+  start(tighter);
+  EXPECT_EQ(physical("night-light").brightness, pct(5)) << "after a restart";
 }
 
 TEST_F(HubTest, APauseAcrossAClockJumpCountsItsRealLength) {
