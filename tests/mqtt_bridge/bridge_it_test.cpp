@@ -342,6 +342,29 @@ TEST_F(MqttHubTest, TheEntitiesOfADeviceRemovedFromTheConfigAreDeletedAtTheNextS
                        [](const json& j) { return j.is_object(); }));
 }
 
+TEST_F(MqttHubTest, AReloadWithoutADeviceDeletesItsEntitiesAndItsRetainedState) {
+  start_hub();
+  watch();
+  const std::string topic = "homeassistant/number/nursery/nursery_massager_intensity/config";
+  ASSERT_TRUE(wait_for(*client_, 0, topic, [](const json& j) { return j.is_object(); }));
+  std::string toml = with_mqtt(still_hub(), broker_, "nursery");
+  const auto begin = toml.find("\n[[devices]]\nid = \"massager\"");
+  ASSERT_NE(begin, std::string::npos);
+  toml.erase(begin, toml.find("\n[[", begin + 1) - begin);
+  home_.write_config(toml);
+  const auto from = client_->received().size();
+  ASSERT_TRUE(daemon_.signal(SIGHUP));
+  EXPECT_TRUE(wait_for(*client_, from, topic, [](const json& j) { return j == ""; }))
+      << describe(*client_) << daemon_.log();
+  EXPECT_TRUE(wait_for(*client_, from, "nursery/nursery/massager", [](const json& j) {
+    return j == "";
+  })) << describe(*client_);
+  // The devices that stay are still there, and still answer.
+  const auto after = client_->received().size();
+  publish("nursery/nursery/sound/set", R"({"on":true})");
+  EXPECT_TRUE(wait_for_any(*client_, after, "nursery/nursery/sound/result"));
+}
+
 TEST_F(MqttHubTest, TwoHubsOnOneBrokerDoNotSeeEachOthersCommands) {
   start_hub("daycare/hall");
   TestHome annex_home;
