@@ -37,6 +37,9 @@
 #include "mqtt/bridge/client_options.hpp"
 #include "mqtt/client.hpp"
 #endif
+#ifdef NURSERY_BLE
+#include "ble/ble_manager.hpp"
+#endif
 
 namespace fs = std::filesystem;
 using namespace nursery;
@@ -307,7 +310,7 @@ class Daemon {
     clock_->watch_system_clock();
     world_ = std::make_unique<plugins::simulated::World>(*clock_);
     environment_.simulated_world = world_.get();
-    DeviceServices services;
+    start_ble();
 #ifdef NURSERY_WITH_MQTT
     // The client exists before the hub, so that MQTT drivers get it from
     // DeviceHost::pubsub() as they start; it connects once everything is up.
@@ -319,7 +322,7 @@ class Daemon {
         return EX_CONFIG;
       }
       mqtt_ = std::make_unique<mqtt::Client>(io_, log_.child("mqtt"), std::move(*o));
-      services.pubsub = mqtt_.get();
+      services_.pubsub = mqtt_.get();
     }
 #endif
     hub_ = std::make_unique<Hub>(
@@ -327,7 +330,7 @@ class Daemon {
         [this](const config::DeviceConfig& c, DeviceHost& host) {
           return plugins::create_device(c, host, environment_);
         },
-        services);
+        services_);
     events_subscription_ = events_.subscribe([this](const HubEvent&) { on_hub_change(); });
     hub_->start(std::move(*cfg));
     current_.hub = hub_.get();
@@ -364,6 +367,20 @@ class Daemon {
   }
 
  private:
+  // BLE: the manager on the system bus (DBUS_SYSTEM_BUS_ADDRESS, as tests
+  // set it), driven by this loop. It is created even with no BLE device
+  // configured (it only watches org.bluez until a driver asks for a device),
+  // so that a reload adding one, and `nurseryctl ble scan`, find it. No
+  // BlueZ, no adapter or no permission is one warning line from the
+  // manager; BLE devices are unavailable with that reason, and BlueZ
+  // appearing later is picked up without a restart.
+  void start_ble() {
+#ifdef NURSERY_BLE
+    ble_ = std::make_unique<ble::BleManager>(io_, log_.child("ble"));
+    services_.ble = ble_.get();
+#endif
+  }
+
   void on_hub_change() {
     if (stopping_) return;
     // STATUS= when what it says changes, not on every event.
@@ -475,6 +492,10 @@ class Daemon {
 #ifdef NURSERY_WITH_MQTT
   std::unique_ptr<mqtt::Client> mqtt_;  // the hub's PubSub service
 #endif
+#ifdef NURSERY_BLE
+  std::unique_ptr<ble::BleManager> ble_;  // outlives the hub, whose devices hold its handles
+#endif
+  DeviceServices services_;
   std::unique_ptr<Hub> hub_;
 #ifdef NURSERY_WITH_MQTT
   std::unique_ptr<mqtt::bridge::Bridge> bridge_;  // the hub's topics; after hub_
