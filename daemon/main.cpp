@@ -437,7 +437,11 @@ class Daemon {
       return;
     }
 #ifdef NURSERY_WITH_MQTT
-    if (!mqtt::bridge::same_client_settings(hub_->config().mqtt, cfg->mqtt))
+    // Compared with what runs (a reload never applies [mqtt]), so that the
+    // warning stays until the restart.
+    const std::optional<config::MqttConfig> running =
+        bridge_ ? std::optional(bridge_->settings()) : std::nullopt;
+    if (!mqtt::bridge::same_client_settings(running, cfg->mqtt))
       log_.warning("[mqtt] changed: the new settings take effect at the next restart");
 #endif
     hub_->reload(std::move(*cfg));  // the policy is the hub's: see Hub::reload

@@ -127,18 +127,7 @@ Expected<RunQuery> parse_runs_query(std::string_view query) {
 }
 
 Expected<json> parse_body(std::string_view body) {
-  if (body.find_first_not_of(" \t\r\n") == std::string_view::npos)
-    return Error{"invalid_json", "the request body is empty: expected a JSON object", 400};
-  std::string detail;
-  try {
-    return json::parse(body);
-  } catch (const json::exception& e) {
-    detail = e.what();
-    // Drop nlohmann's "[json.exception.parse_error.101] " prefix.
-    if (auto close = detail.find("] "); detail.starts_with("[json.") && close != std::string::npos)
-      detail.erase(0, close + 2);
-  }
-  return Error{"invalid_json", fmt::format("the request body is not valid JSON: {}", detail), 400};
+  return parse_json_text(body, "the request body");
 }
 
 ApiReply get_status(HubApi& hub) { return ApiReply{200, to_json(hub.status()), {}}; }

@@ -260,6 +260,21 @@ nlohmann::json error_json(const Error& error) {
   return json{{"error", {{"code", error.code}, {"message", error.message}}}};
 }
 
+Expected<nlohmann::json> parse_json_text(std::string_view text, std::string_view what) {
+  if (text.find_first_not_of(" \t\r\n") == std::string_view::npos)
+    return Error{"invalid_json", fmt::format("{} is empty: expected a JSON object", what), 400};
+  std::string detail;
+  try {
+    return json::parse(text);
+  } catch (const json::exception& e) {
+    detail = e.what();
+    // Drop nlohmann's "[json.exception.parse_error.101] " prefix.
+    if (auto close = detail.find("] "); detail.starts_with("[json.") && close != std::string::npos)
+      detail.erase(0, close + 2);
+  }
+  return Error{"invalid_json", fmt::format("{} is not valid JSON: {}", what, detail), 400};
+}
+
 Expected<RoutineRequest> parse_routine_request(const nlohmann::json& body) {
   if (!body.is_object())
     return invalid_request(

@@ -58,6 +58,11 @@ Expected<RoutineRequest> parse_routine_request(const nlohmann::json& body);
 // object, or a command that sets nothing.
 Expected<DeviceRequest> parse_device_request(const nlohmann::json& body);
 
+// Parses a request body or an MQTT payload as JSON. Errors: "invalid_json"
+// (400) for an empty or malformed text, saying where ("`what` is not valid
+// JSON: …"); `what` is "the request body", "the payload" and the like.
+Expected<nlohmann::json> parse_json_text(std::string_view text, std::string_view what);
+
 // Dumps without ever throwing: invalid UTF-8 (say, an id taken from a URL and
 // echoed in a message) is replaced rather than raising.
 std::string dump_json(const nlohmann::json& value, int indent = -1);
