@@ -25,7 +25,8 @@ namespace {
 constexpr std::string_view kDurationExamples = R"("90s", "5m", "1h30m")";
 
 // Keys each table understands; anything else is reported as a warning.
-constexpr std::string_view kTopKeys[] = {"hub", "child", "safety", "rooms", "devices", "routines"};
+constexpr std::string_view kTopKeys[] = {"hub",     "child",    "safety", "rooms",
+                                         "devices", "routines", "mqtt"};
 constexpr std::string_view kHubKeys[] = {"name", "time_zone", "latitude", "longitude"};
 constexpr std::string_view kChildKeys[] = {"name", "birth_date"};
 constexpr std::string_view kSafetyKeys[] = {"sound", "massage", "light"};
@@ -36,6 +37,14 @@ constexpr std::string_view kMassageKeys[] = {"max_intensity", "start_intensity",
 constexpr std::string_view kLightKeys[] = {"night_max_brightness", "night_max_color_temp",
                                            "night_window", "wake_max_brightness",
                                            "wake_max_color_temp"};
+constexpr std::string_view kMqttKeys[] = {
+    "uri",           "client_id",  "username",         "password",
+    "password_file", "base_topic", "discovery_prefix", "keep_alive",
+    "qos",           "tls",        "max_payload"};
+constexpr std::string_view kMqttTlsKeys[] = {"ca_file", "cert_file", "key_file", "verify"};
+// MQTT's own bound on a packet's payload.
+constexpr std::int64_t kMaxMqttPayload = 268'435'455;
+constexpr std::int64_t kMinMqttPayload = 256;
 constexpr std::string_view kRoomKeys[] = {"id", "name", "default_routine"};
 // Every other key of a [[devices]] block belongs to the driver.
 constexpr std::string_view kDeviceKeys[] = {"id", "name", "room", "driver"};
@@ -131,6 +140,7 @@ class Loader {
     for (const auto* t : table_array(root, "rooms")) load_room(*t);
     for (const auto* t : table_array(root, "routines")) load_routine(*t);
     for (const auto* t : table_array(root, "devices")) load_device(*t);
+    if (const auto* t = section(root, "mqtt", "[mqtt]")) load_mqtt(*t);
     check_rooms_present(root);
     check_references();
     check_roles();
@@ -425,6 +435,187 @@ class Loader {
       read_limit(*l, "wake_max_brightness", safety.light.wake_max_brightness);
       read_kelvin_limit(*l, "wake_max_color_temp", safety.light.wake_max_color_temp);
     }
+  }
+
+  // --- [mqtt]. The URI's syntax is the MQTT client's to check (the daemon
+  // does, pointing at uri_where); everything else is checked here.
+
+  void load_mqtt(const toml::table& t) {
+    warn_unknown_keys(t, kMqttKeys, "[mqtt]");
+    MqttConfig mqtt;
+    mqtt.where = location(t.source());
+    const auto* uri = t.get("uri");
+    if (!uri) {
+      // Without a broker there is nothing to connect to: MQTT stays off,
+      // and a table of settings alone is most likely a forgotten uri.
+      if (!t.empty())
+        warning(t.source(), "[mqtt] has no uri: MQTT is off (set uri = \"tcp://HOST:1883\")");
+      return;
+    }
+    if (auto v = read_string(*uri, "uri")) {
+      if (v->empty()) error(uri->source(), "uri must not be empty (leave it out to turn MQTT off)");
+      mqtt.uri = *v;
+      mqtt.uri_where = location(uri->source());
+    }
+    read_mqtt_text(t, "client_id", 256, mqtt.client_id);
+    read_mqtt_text(t, "username", 256, mqtt.username);
+    const auto* password = t.get("password");
+    const auto* password_file = t.get("password_file");
+    if (password && password_file)
+      error(password_file->source(), "give password or password_file, not both");
+    else if (password)
+      read_mqtt_text(t, "password", 1024, mqtt.password);
+    else if (password_file)
+      read_password_file(*password_file, mqtt.password);
+    if ((password || password_file) && mqtt.username.empty())
+      error((password ? password : password_file)->source(),
+            "a password needs a username (MQTT 3.1.1 sends none without one)");
+    read_topic_prefix(t, "base_topic", mqtt.base_topic);
+    read_topic_prefix(t, "discovery_prefix", mqtt.discovery_prefix);
+    if (const auto* node = t.get("keep_alive")) {
+      if (auto d = read_duration(*node, "keep_alive")) {
+        if (*d < Seconds{1} || *d > Seconds{65535})
+          error(node->source(),
+                fmt::format("keep_alive must be from 1s to 65535s, got {}", format_duration(*d)));
+        else
+          mqtt.keep_alive = *d;
+      }
+    }
+    if (const auto* node = t.get("qos")) {
+      if (auto q = read_integer(*node, "qos")) {
+        if (*q < 0 || *q > 2)
+          error(node->source(), fmt::format("qos must be 0, 1 or 2, got {}", *q));
+        else
+          mqtt.qos = static_cast<int>(*q);
+      }
+    }
+    if (const auto* node = t.get("max_payload")) {
+      if (auto n = read_integer(*node, "max_payload")) {
+        if (*n < kMinMqttPayload || *n > kMaxMqttPayload)
+          error(node->source(), fmt::format("max_payload must be from {} to {} bytes, got {}",
+                                            kMinMqttPayload, kMaxMqttPayload, *n));
+        else
+          mqtt.max_payload = static_cast<std::size_t>(*n);
+      }
+    }
+    if (const auto* tls = section(t, "tls", "[mqtt.tls]")) {
+      warn_unknown_keys(*tls, kMqttTlsKeys, "[mqtt.tls]");
+      read_readable_file(*tls, "ca_file", mqtt.tls.ca_file);
+      read_readable_file(*tls, "cert_file", mqtt.tls.cert_file);
+      read_readable_file(*tls, "key_file", mqtt.tls.key_file);
+      if (const auto* node = tls->get("verify"))
+        if (auto v = read_bool(*node, "verify")) mqtt.tls.verify = *v;
+      if (mqtt.tls.cert_file.empty() != mqtt.tls.key_file.empty())
+        error(tls->source(), "cert_file and key_file go together: give both or neither");
+    }
+    config_.mqtt = std::move(mqtt);
+  }
+
+  // A string of at most `max_bytes` with nothing unprintable in it (it goes
+  // into MQTT packets and log lines).
+  void read_mqtt_text(const toml::table& t, std::string_view key, std::size_t max_bytes,
+                      std::string& out) {
+    const auto* node = t.get(key);
+    if (!node) return;
+    auto v = read_string(*node, key);
+    if (!v) return;
+    if (v->size() > max_bytes)
+      error(node->source(),
+            fmt::format("{} must be at most {} bytes, got {}", key, max_bytes, v->size()));
+    else if (has_unprintable(*v))
+      error(node->source(), fmt::format("{} must not contain control characters", key));
+    else
+      out = std::move(*v);
+  }
+
+  static bool has_unprintable(std::string_view text) {
+    for (std::size_t i = 0; i < text.size();) {
+      const auto step = decode_utf8(text, i);
+      if (step.length == 0 || is_unprintable(step.code_point)) return true;
+      i += step.length;
+    }
+    return false;
+  }
+
+  // base_topic and discovery_prefix: topic levels the hub prefixes to all it
+  // publishes, so no wildcards, no empty level, no leading '$'.
+  void read_topic_prefix(const toml::table& t, std::string_view key, std::string& out) {
+    const auto* node = t.get(key);
+    if (!node) return;
+    auto v = read_string(*node, key);
+    if (!v) return;
+    std::string_view why;
+    if (v->empty())
+      why = "must not be empty";
+    else if (v->size() > 200)
+      why = "must be at most 200 bytes";
+    else if (v->find_first_of("+#") != std::string::npos)
+      why = "must not contain the MQTT wildcards + or #";
+    else if (v->front() == '$')
+      why = "must not start with $ (the broker's own topics)";
+    else if (v->front() == '/' || v->back() == '/' || v->find("//") != std::string::npos)
+      why = "must not start or end with / or have an empty level (//)";
+    else if (has_unprintable(*v) || v->find(' ') != std::string::npos)
+      why = "must not contain spaces or control characters";
+    if (!why.empty())
+      error(node->source(), fmt::format("{} {}, got \"{}\"", key, why, *v));
+    else
+      out = std::move(*v);
+  }
+
+  // A path relative to the config file's directory.
+  std::string resolve_path(const std::string& path) const {
+    const std::filesystem::path p(path);
+    if (p.is_absolute()) return path;
+    return (std::filesystem::path(source_).parent_path() / p).string();
+  }
+
+  void read_readable_file(const toml::table& t, std::string_view key, std::string& out) {
+    const auto* node = t.get(key);
+    if (!node) return;
+    auto v = read_string(*node, key);
+    if (!v) return;
+    const auto path = resolve_path(*v);
+    std::unique_ptr<std::FILE, int (*)(std::FILE*)> f(std::fopen(path.c_str(), "rb"), &std::fclose);
+    if (v->empty() || !f)
+      error(node->source(),
+            fmt::format("{} \"{}\" cannot be read: {}", key, path,
+                        std::generic_category().message(v->empty() ? ENOENT : errno)));
+    else
+      out = path;
+  }
+
+  // The password, read now (at start and on reload) so that a missing or
+  // unreadable file is a config error, not a refused connection later. One
+  // trailing newline (as `echo` writes) is not part of it.
+  void read_password_file(const toml::node& node, std::string& out) {
+    auto v = read_string(node, "password_file");
+    if (!v) return;
+    const auto path = resolve_path(*v);
+    std::unique_ptr<std::FILE, int (*)(std::FILE*)> f(std::fopen(path.c_str(), "rb"), &std::fclose);
+    if (v->empty() || !f) {
+      error(node.source(),
+            fmt::format("password_file \"{}\" cannot be read: {}", path,
+                        std::generic_category().message(v->empty() ? ENOENT : errno)));
+      return;
+    }
+    std::string text;
+    char buffer[1024];
+    std::size_t n;
+    while ((n = std::fread(buffer, 1, sizeof buffer, f.get())) > 0 && text.size() <= 4096)
+      text.append(buffer, n);
+    if (!text.empty() && text.back() == '\n') text.pop_back();
+    if (!text.empty() && text.back() == '\r') text.pop_back();
+    if (text.empty())
+      error(node.source(), fmt::format("password_file \"{}\" is empty", path));
+    else if (text.size() > 1024)
+      error(node.source(), fmt::format("password_file \"{}\" holds more than 1024 bytes", path));
+    else if (has_unprintable(text))
+      error(node.source(), fmt::format("password_file \"{}\" holds control characters or "
+                                       "invalid UTF-8 besides its final newline",
+                                       path));
+    else
+      out = std::move(text);
   }
 
   // Reports a second definition of `id`; returns false for a duplicate.
@@ -768,8 +959,8 @@ class Loader {
       const auto& a = first.values.*member;
       const auto& b = second.values.*member;
       if (found || !a || !b || *a == *b) return;
-      found = fmt::format("{} = {} here, {} = {} there", field.name, shown(*b), field.name,
-                          shown(*a));
+      found =
+          fmt::format("{} = {} here, {} = {} there", field.name, shown(*b), field.name, shown(*a));
     });
     if (!found && first.fade != second.fade)
       found = fmt::format("fade = \"{}\" here, \"{}\" there", format_duration(second.fade),

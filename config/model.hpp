@@ -4,6 +4,7 @@
 // is repeated, with its reason, in config/nurseryd.toml.
 
 #include <chrono>
+#include <cstddef>
 #include <cstdint>
 #include <map>
 #include <optional>
@@ -125,6 +126,31 @@ struct SafetyConfig {
   LightSafety light;
 };
 
+// [mqtt]: the hub on an MQTT broker (mqtt/bridge). Absent (no `uri`) means
+// MQTT is off. Read at start only: a reload that changes it is told to
+// restart.
+struct MqttTlsConfig {
+  std::string ca_file;    // PEM; empty: the system's trust store
+  std::string cert_file;  // client certificate, with key_file
+  std::string key_file;
+  bool verify = true;  // the broker's certificate and host name
+};
+struct MqttConfig {
+  std::string uri;  // tcp://host:port, ssl://host:port (mqtt://, mqtts://)
+  // Empty: "nurseryd-" and the base topic, stable across restarts.
+  std::string client_id;
+  std::string username;
+  std::string password;  // from `password` or the file `password_file` names
+  std::string base_topic = "nursery";
+  std::string discovery_prefix = "homeassistant";
+  Seconds keep_alive{30};
+  int qos = 1;
+  MqttTlsConfig tls;
+  std::size_t max_payload = 64 * 1024;  // bytes of an incoming message
+  Location where;                       // the [mqtt] table
+  Location uri_where;                   // its uri value
+};
+
 inline constexpr Seconds kHardMaxSoundAutoOff{12 * 3600};
 inline constexpr Seconds kHardMaxMassageSession{30 * 60};
 
@@ -136,6 +162,7 @@ struct Config {
   std::vector<RoomConfig> rooms;
   std::vector<DeviceConfig> devices;
   std::vector<RoutineConfig> routines;
+  std::optional<MqttConfig> mqtt;  // nullopt: no [mqtt] table, MQTT off
 
   const RoomConfig* find_room(std::string_view id) const;
   const RoutineConfig* find_routine(std::string_view id) const;

@@ -32,6 +32,14 @@
 #include "plugins/registry.hpp"
 #include "plugins/simulated/simulated.hpp"
 #include "web/control_server.hpp"
+#ifdef NURSERY_WITH_MQTT
+#include "mqtt/bridge/bridge.hpp"
+#include "mqtt/bridge/client_options.hpp"
+#include "mqtt/client.hpp"
+#endif
+#ifdef NURSERY_BLE
+#include "ble/ble_manager.hpp"
+#endif
 
 namespace fs = std::filesystem;
 using namespace nursery;
@@ -212,6 +220,25 @@ std::optional<config::Config> load_config(const fs::path& file, Logger& log, boo
     else
       log.warning("{}", d.to_string());
   }
+  if (result.config && result.config->mqtt) {
+    // The broker's URI and the client's own limits are the MQTT client's to
+    // check: a config it would refuse is refused here, at start.
+#ifdef NURSERY_WITH_MQTT
+    if (auto o = mqtt::bridge::client_options(*result.config->mqtt); !o) {
+      if (to_stderr)
+        std::cerr << o.error().message << "\n";
+      else
+        log.error("{}", o.error().message);
+      return std::nullopt;
+    }
+#else
+    const auto where = result.config->mqtt->where.to_string();
+    if (to_stderr)
+      std::cerr << where << ": warning: this nurseryd is built without MQTT; [mqtt] is ignored\n";
+    else
+      log.warning("{}: this nurseryd is built without MQTT; [mqtt] is ignored", where);
+#endif
+  }
   return std::move(result.config);
 }
 
@@ -283,13 +310,39 @@ class Daemon {
     clock_->watch_system_clock();
     world_ = std::make_unique<plugins::simulated::World>(*clock_);
     environment_.simulated_world = world_.get();
-    hub_ = std::make_unique<Hub>(*clock_, *store_, sink_, events_,
-                                 [this](const config::DeviceConfig& c, DeviceHost& host) {
-                                   return plugins::create_device(c, host, environment_);
-                                 });
+    start_ble();
+#ifdef NURSERY_WITH_MQTT
+    // The client exists before the hub, so that MQTT drivers get it from
+    // DeviceHost::pubsub() as they start; it connects once everything is up.
+    std::optional<config::MqttConfig> mqtt_settings = cfg->mqtt;
+    if (mqtt_settings) {
+      auto o = mqtt::bridge::client_options(*mqtt_settings);
+      if (!o) {  // checked by load_config already
+        log_.error("{}", o.error().message);
+        return EX_CONFIG;
+      }
+      mqtt_ = std::make_unique<mqtt::Client>(io_, log_.child("mqtt"), std::move(*o));
+      services_.pubsub = mqtt_.get();
+    }
+#endif
+    hub_ = std::make_unique<Hub>(
+        *clock_, *store_, sink_, events_,
+        [this](const config::DeviceConfig& c, DeviceHost& host) {
+          return plugins::create_device(c, host, environment_);
+        },
+        services_);
     events_subscription_ = events_.subscribe([this](const HubEvent&) { on_hub_change(); });
     hub_->start(std::move(*cfg));
     current_.hub = hub_.get();
+#ifdef NURSERY_WITH_MQTT
+    if (mqtt_) {
+      bridge_ = std::make_unique<mqtt::bridge::Bridge>(
+          *clock_, *mqtt_, *hub_, events_,
+          [this]() -> const config::Config& { return hub_->config(); }, *mqtt_settings,
+          log_.child("mqtt"));
+      mqtt_->start();
+    }
+#endif
     signals_.async_wait(
         [this](const boost::system::error_code& ec, int sig) { on_signal(ec, sig); });
     const auto ms =
@@ -303,11 +356,31 @@ class Daemon {
     notifier_.start_watchdog();
     if (options_.demo) start_demo();
     io_.run();
+#ifdef NURSERY_WITH_MQTT
+    bridge_.reset();
+#endif
     hub_.reset();
+#ifdef NURSERY_WITH_MQTT
+    mqtt_.reset();  // after the hub: its MQTT drivers hold subscriptions
+#endif
     return exit_code_;
   }
 
  private:
+  // BLE: the manager on the system bus (DBUS_SYSTEM_BUS_ADDRESS, as tests
+  // set it), driven by this loop. It is created even with no BLE device
+  // configured (it only watches org.bluez until a driver asks for a device),
+  // so that a reload adding one, and `nurseryctl ble scan`, find it. No
+  // BlueZ, no adapter or no permission is one warning line from the
+  // manager; BLE devices are unavailable with that reason, and BlueZ
+  // appearing later is picked up without a restart.
+  void start_ble() {
+#ifdef NURSERY_BLE
+    ble_ = std::make_unique<ble::BleManager>(io_, log_.child("ble"));
+    services_.ble = ble_.get();
+#endif
+  }
+
   void on_hub_change() {
     if (stopping_) return;
     // STATUS= when what it says changes, not on every event.
@@ -363,6 +436,10 @@ class Daemon {
       notifier_.ready(hub_->summary());
       return;
     }
+#ifdef NURSERY_WITH_MQTT
+    if (!mqtt::bridge::same_client_settings(hub_->config().mqtt, cfg->mqtt))
+      log_.warning("[mqtt] changed: the new settings take effect at the next restart");
+#endif
     hub_->reload(std::move(*cfg));  // the policy is the hub's: see Hub::reload
     log_.notice("reloaded: {}", hub_->summary());
     notifier_.ready(hub_->summary());
@@ -381,6 +458,14 @@ class Daemon {
     }
     hub_->shutdown(kShutdownDeadline, [this] {
       if (auto st = store_->checkpoint(); !st) log_.warning("{}", st.error().message);
+#ifdef NURSERY_WITH_MQTT
+      // After the devices' last commands (MQTT ones among them): what is
+      // queued goes out, then the retained "offline", then a clean disconnect.
+      if (mqtt_) {
+        mqtt_->stop([this] { io_.stop(); });
+        return;
+      }
+#endif
       io_.stop();
     });
   }
@@ -400,7 +485,17 @@ class Daemon {
   std::unique_ptr<LoopClock> clock_;
   std::unique_ptr<plugins::simulated::World> world_;
   plugins::PluginEnvironment environment_;
+#ifdef NURSERY_WITH_MQTT
+  std::unique_ptr<mqtt::Client> mqtt_;  // the hub's PubSub service
+#endif
+#ifdef NURSERY_BLE
+  std::unique_ptr<ble::BleManager> ble_;  // outlives the hub, whose devices hold its handles
+#endif
+  DeviceServices services_;
   std::unique_ptr<Hub> hub_;
+#ifdef NURSERY_WITH_MQTT
+  std::unique_ptr<mqtt::bridge::Bridge> bridge_;  // the hub's topics; after hub_
+#endif
   std::string last_status_;
   bool demo_started_ = false;
   bool stopping_ = false;

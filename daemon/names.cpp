@@ -24,6 +24,24 @@ std::optional<Outcome> parse_outcome(std::string_view name) {
   return std::nullopt;
 }
 
+std::string_view sleep_kind_name(SleepKind kind) {
+  switch (kind) {
+    case SleepKind::Asleep:
+      return "asleep";
+    case SleepKind::Awake:
+      return "awake";
+    case SleepKind::Waking:
+      return "waking";
+  }
+  return "unknown";
+}
+
+std::optional<SleepKind> parse_sleep_kind(std::string_view name) {
+  for (auto k : {SleepKind::Asleep, SleepKind::Awake, SleepKind::Waking})
+    if (sleep_kind_name(k) == name) return k;
+  return std::nullopt;
+}
+
 std::string_view routine_state_name(RoutineState state) {
   switch (state) {
     case RoutineState::Idle:

@@ -8,6 +8,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "clock.hpp"
@@ -76,6 +77,32 @@ struct UsageRecord {
   bool operator==(const UsageRecord&) const = default;
 };
 
+// The sleep log a parent keeps: when the baby fell asleep, woke in the
+// night, and got up. Runs are in the log too (they are the runs table); the
+// two together make a night (see daemon/sleep_log/night.hpp).
+enum class SleepKind { Asleep, Awake, Waking };
+std::string_view sleep_kind_name(SleepKind kind);  // "asleep", "awake", "waking"
+std::optional<SleepKind> parse_sleep_kind(std::string_view name);
+
+struct SleepEntry {
+  std::int64_t id = 0;
+  std::string room;
+  SleepKind kind = SleepKind::Asleep;
+  TimePoint at;        // when it happened, as the parent says (not when it was logged)
+  std::string note;    // optional, free text
+  std::string source;  // who logged it: "control", "web", "mqtt" ...
+  bool operator==(const SleepEntry&) const = default;
+};
+
+// Entries with from <= at < to, of one room (unset: every room), oldest
+// first (ties: the earlier-logged first), at most `limit`.
+struct SleepQuery {
+  std::optional<std::string> room{};
+  TimePoint from{};
+  TimePoint to = TimePoint::max();
+  std::size_t limit = 10000;
+};
+
 // Whether the store can still keep what the hub asks it to, for the status
 // a parent sees. Healthy is all false.
 struct StoreHealth {
@@ -120,6 +147,24 @@ class RunStore {
   // clock never starts earlier than what is already recorded. Default: a
   // store that keeps nothing across restarts has nothing to report.
   virtual Expected<std::optional<TimePoint>> latest_time() { return std::optional<TimePoint>{}; }
+
+  // The sleep log. Defaults: a store that keeps no log refuses to add, and
+  // has nothing to list.
+  // Inserts the entry and returns its id.
+  virtual Expected<std::int64_t> add_sleep_entry(const SleepEntry& entry) {
+    (void)entry;
+    return Error{"store_error", "this store keeps no sleep log", 500};
+  }
+  virtual Expected<std::vector<SleepEntry>> sleep_entries(const SleepQuery& query) {
+    (void)query;
+    return std::vector<SleepEntry>{};
+  }
+  // The room's latest "awake" entry by `at` (the last logged wake-up, which
+  // starts a wake window); nullopt when none is logged.
+  virtual Expected<std::optional<SleepEntry>> last_wake_up(std::string_view room) {
+    (void)room;
+    return std::optional<SleepEntry>{};
+  }
 };
 
 }  // namespace nursery

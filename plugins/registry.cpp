@@ -7,6 +7,12 @@
 #ifdef NURSERY_PLUGIN_SIMULATED
 #include "simulated/simulated.hpp"
 #endif
+#ifdef NURSERY_PLUGIN_GATT_MASSAGER
+#include "gatt_massager/gatt_massager.hpp"
+#endif
+#ifdef NURSERY_PLUGIN_HATCH_REST
+#include "hatch_rest/hatch_rest.hpp"
+#endif
 #ifdef NURSERY_PLUGIN_ZIGBEE2MQTT
 #include "zigbee2mqtt/zigbee2mqtt.hpp"
 #endif
@@ -29,6 +35,12 @@ namespace {
 constexpr std::array kPlugins = {
 #ifdef NURSERY_PLUGIN_SIMULATED
     &simulated::kDescriptor,
+#endif
+#ifdef NURSERY_PLUGIN_GATT_MASSAGER
+    &gatt_massager::kDescriptor,
+#endif
+#ifdef NURSERY_PLUGIN_HATCH_REST
+    &hatch_rest::kDescriptor,
 #endif
 #ifdef NURSERY_PLUGIN_ZIGBEE2MQTT
     &zigbee2mqtt::kDescriptor,

@@ -77,6 +77,21 @@ CREATE TABLE reserve (
   space BLOB NOT NULL
 );
 )sql",
+    // 4: the sleep log a parent keeps (asleep, awake, a night waking). Runs
+    // are the other half of the log and stay in `runs`.
+    R"sql(
+CREATE TABLE sleep_log (
+  id INTEGER PRIMARY KEY,
+  room TEXT NOT NULL,
+  kind TEXT NOT NULL CHECK (kind IN ('asleep', 'awake', 'waking')),
+  at INTEGER NOT NULL,  -- ms since the epoch, UTC
+  note TEXT NOT NULL DEFAULT '',
+  source TEXT NOT NULL DEFAULT ''
+);
+-- Ranges by time (the log, the summary) and the latest wake-up of a room.
+CREATE INDEX sleep_log_at ON sleep_log (at);
+CREATE INDEX sleep_log_room_kind_at ON sleep_log (room, kind, at);
+)sql",
 };
 
 constexpr int kLatestVersion = static_cast<int>(std::size(kMigrations));
@@ -702,6 +717,84 @@ Expected<std::vector<UsageRecord>> SqliteStore::usage_since(TimePoint since) {
     return out;
   } catch (const std::exception& e) {
     return store_error(fmt::format("cannot read when devices were on: {}", e.what()));
+  }
+}
+
+namespace {
+
+constexpr const char* kSleepColumns = "SELECT id, room, kind, at, note, source FROM sleep_log ";
+
+Expected<std::vector<SleepEntry>> read_sleep_entries(SQLite::Statement& st) {
+  std::vector<SleepEntry> out;
+  while (st.executeStep()) {
+    SleepEntry e;
+    e.id = st.getColumn(0).getInt64();
+    e.room = st.getColumn(1).getString();
+    const std::string kind = st.getColumn(2).getString();
+    const auto parsed = parse_sleep_kind(kind);
+    if (!parsed)
+      return store_error(fmt::format("sleep log entry {} has an unknown kind \"{}\"", e.id, kind));
+    e.kind = *parsed;
+    e.at = from_ms(st.getColumn(3).getInt64());
+    e.note = st.getColumn(4).getString();
+    e.source = st.getColumn(5).getString();
+    out.push_back(std::move(e));
+  }
+  return out;
+}
+
+}  // namespace
+
+Expected<std::int64_t> SqliteStore::add_sleep_entry(const SleepEntry& entry) {
+  std::int64_t id = 0;
+  auto status = write(fmt::format("record the {} entry in the sleep log of room {}",
+                                  sleep_kind_name(entry.kind), entry.room),
+                      [&]() -> Status {
+                        SQLite::Statement st(*db_,
+                                             "INSERT INTO sleep_log (room, kind, at, note, source) "
+                                             "VALUES (?, ?, ?, ?, ?)");
+                        st.bind(1, entry.room);
+                        st.bind(2, std::string(sleep_kind_name(entry.kind)));
+                        st.bind(3, to_ms(entry.at));
+                        st.bind(4, entry.note);
+                        st.bind(5, entry.source);
+                        st.exec();
+                        id = db_->getLastInsertRowid();
+                        return Ok{};
+                      });
+  if (!status) return status.error();
+  return id;
+}
+
+Expected<std::vector<SleepEntry>> SqliteStore::sleep_entries(const SleepQuery& query) {
+  try {
+    std::string sql = std::string(kSleepColumns) + "WHERE at >= :from AND at < :to ";
+    if (query.room) sql += "AND room = :room ";
+    sql += "ORDER BY at, id LIMIT :limit";
+    SQLite::Statement st(*db_, sql);
+    st.bind(":from", to_ms(query.from));
+    st.bind(":to", to_ms(query.to));
+    if (query.room) st.bind(":room", *query.room);
+    st.bind(":limit", limit_param(query.limit));
+    return read_sleep_entries(st);
+  } catch (const std::exception& e) {
+    return store_error(fmt::format("cannot read the sleep log: {}", e.what()));
+  }
+}
+
+Expected<std::optional<SleepEntry>> SqliteStore::last_wake_up(std::string_view room) {
+  try {
+    SQLite::Statement st(*db_, std::string(kSleepColumns) +
+                                   "WHERE room = ? AND kind = 'awake' ORDER BY at DESC, id DESC "
+                                   "LIMIT 1");
+    st.bind(1, std::string(room));
+    auto entries = read_sleep_entries(st);
+    if (!entries) return entries.error();
+    if (entries->empty()) return std::optional<SleepEntry>{};
+    return std::optional<SleepEntry>{std::move(entries->front())};
+  } catch (const std::exception& e) {
+    return store_error(
+        fmt::format("cannot read the last wake-up of room {}: {}", std::string(room), e.what()));
   }
 }
 

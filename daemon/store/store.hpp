@@ -110,6 +110,12 @@ class SqliteStore final : public RunStore {
   Status update_usage(const UsageRecord& usage) override;
   Expected<std::vector<UsageRecord>> usage_since(TimePoint since) override;
 
+  // The sleep log (table sleep_log). An entry is a parent's record, not hub
+  // time: its `at` is stored as given and is not part of latest_time().
+  Expected<std::int64_t> add_sleep_entry(const SleepEntry& entry) override;
+  Expected<std::vector<SleepEntry>> sleep_entries(const SleepQuery& query) override;
+  Expected<std::optional<SleepEntry>> last_wake_up(std::string_view room) override;
+
   StoreHealth health() const override;
   Expected<std::optional<TimePoint>> latest_time() override;
 

@@ -115,11 +115,11 @@ TEST(ConfigLoader, ReportsUnknownKeyInAStepAsWarning) {
 
 TEST(ConfigLoader, ReportsUnknownTopLevelTablesAndSafetyKeysAsWarnings) {
   const auto result =
-      load(with_room("[mqtt]\nhost = \"x\"\n[safety]\nsmoke = 1\n[safety.sound]\nloud = 1\n"));
+      load(with_room("[zigbee]\nhost = \"x\"\n[safety]\nsmoke = 1\n[safety.sound]\nloud = 1\n"));
   ASSERT_TRUE(result.ok()) << describe(result);
   ASSERT_EQ(result.diagnostics.size(), 3u) << describe(result);
   EXPECT_EQ(result.diagnostics[0].to_string(),
-            "test.toml:1:2: warning: unknown key \"mqtt\" in the top level");
+            "test.toml:1:2: warning: unknown key \"zigbee\" in the top level");
   EXPECT_EQ(result.diagnostics[1].to_string(),
             "test.toml:4:1: warning: unknown key \"smoke\" in [safety]");
   EXPECT_EQ(result.diagnostics[2].to_string(),
