@@ -13,6 +13,21 @@
 #ifdef NURSERY_PLUGIN_HATCH_REST
 #include "hatch_rest/hatch_rest.hpp"
 #endif
+#ifdef NURSERY_PLUGIN_ZIGBEE2MQTT
+#include "zigbee2mqtt/zigbee2mqtt.hpp"
+#endif
+#ifdef NURSERY_PLUGIN_MQTT_JSON
+#include "mqtt-json/mqtt_json.hpp"
+#endif
+#ifdef NURSERY_PLUGIN_TASMOTA
+#include "tasmota/tasmota.hpp"
+#endif
+#ifdef NURSERY_PLUGIN_MQTT_SOUND
+#include "mqtt-sound/mqtt_sound.hpp"
+#endif
+#ifdef NURSERY_PLUGIN_MQTT_MASSAGER
+#include "mqtt-massager/mqtt_massager.hpp"
+#endif
 
 namespace nursery::plugins {
 namespace {
@@ -26,6 +41,21 @@ constexpr std::array kPlugins = {
 #endif
 #ifdef NURSERY_PLUGIN_HATCH_REST
     &hatch_rest::kDescriptor,
+#endif
+#ifdef NURSERY_PLUGIN_ZIGBEE2MQTT
+    &zigbee2mqtt::kDescriptor,
+#endif
+#ifdef NURSERY_PLUGIN_MQTT_JSON
+    &mqtt_json::kDescriptor,
+#endif
+#ifdef NURSERY_PLUGIN_TASMOTA
+    &tasmota::kDescriptor,
+#endif
+#ifdef NURSERY_PLUGIN_MQTT_SOUND
+    &mqtt_sound::kDescriptor,
+#endif
+#ifdef NURSERY_PLUGIN_MQTT_MASSAGER
+    &mqtt_massager::kDescriptor,
 #endif
 };
 
