@@ -25,23 +25,18 @@ using nlohmann::json;
 constexpr const char* kMassager = "F3:53:11:AA:BB:31";
 constexpr const char* kRest = "F3:53:11:AA:BB:32";
 
-std::string bedtime_config() {
+// A hub with one room, "nursery", whose default routine is "bedtime", and
+// the massager on the mock; `rest` is added after it.
+std::string hub_toml(std::string_view safety, std::string_view rest) {
   return fmt::format(R"(
 [hub]
 name = "BLE bedtime"
 time_zone = "UTC"
-
+{}
 [[rooms]]
 id = "nursery"
 name = "Nursery"
 default_routine = "bedtime"
-
-[[devices]]
-id = "night-light"
-name = "Night light"
-room = "nursery"
-driver = "simulated"
-kind = "light"
 
 [[devices]]
 id = "massager"
@@ -49,6 +44,18 @@ name = "Massager"
 room = "nursery"
 driver = "gatt-massager"
 address = "{}"
+{})",
+                     safety, kMassager, rest);
+}
+
+std::string bedtime_config() {
+  return hub_toml("", fmt::format(R"(
+[[devices]]
+id = "night-light"
+name = "Night light"
+room = "nursery"
+driver = "simulated"
+kind = "light"
 
 [[devices]]
 id = "rest"
@@ -97,7 +104,7 @@ kind = "bedtime"
   role = "light"
   on = false
 )",
-                     kMassager, kRest);
+                                  kRest));
 }
 
 // Polls until `done` holds; false after `timeout`.
@@ -218,6 +225,70 @@ TEST(BleBedtime, WholeRoutineWithADroppedLinkCaughtUpOnReturn) {
   auto runs = it::runs_of(daemon);
   ASSERT_FALSE(runs.empty());
   EXPECT_EQ(runs[0]["outcome"], "completed") << runs.dump(2);
+}
+
+// Safety across a lost link: the massager goes out of range mid-session and
+// comes back, still running (its own timer is in real seconds, the hub's
+// window in routine time), after its session window has passed. The hub
+// switches it off and does not restart it, though the routine still wants
+// it on.
+TEST(BleBedtime, MassagerBackAfterItsSessionWindowIsSwitchedOffNotRestarted) {
+  BluezMock mock;
+  define_emulators(mock);
+  add_massager(mock, kMassager);
+  it::TestHome home;
+  home.write_config(hub_toml("\n[safety.massage]\nsession_under_6_weeks = \"1m\"\n", R"(
+[[routines]]
+id = "bedtime"
+kind = "bedtime"
+
+  [[routines.steps]]
+  at = "0s"
+  role = "massager"
+  on = true
+  intensity = 0.3
+
+  [[routines.steps]]
+  at = "20m"
+  role = "massager"
+  on = false
+)"));
+  it::DaemonProcess daemon(home);
+  ASSERT_TRUE(daemon.start_and_wait(
+      {{"--time-scale", "20"}, {{"DBUS_SYSTEM_BUS_ADDRESS", mock.bus_address()}}, false}));
+  auto massager = [&] { return it::device_in(it::status_of(daemon), "massager"); };
+  ASSERT_TRUE(eventually([&] { return massager()["available"] == true; })) << daemon.log();
+  ASSERT_EQ(it::routine_request(daemon, "start").status, 200);
+  ASSERT_TRUE(eventually([&] {
+    const auto w = writes_since(mock, kMassager, 0);
+    return !w.empty() && w.back() == Bytes{1, 1};
+  })) << daemon.log();
+  auto hub_now = [&] {
+    return *it::parse_utc(it::status_of(daemon)["hub"]["now"].get<std::string>());
+  };
+  const auto on_at = hub_now();
+
+  mock.set_advertising(kMassager, false);
+  mock.remove_device(kMassager);
+  ASSERT_TRUE(eventually([&] { return massager()["available"] == false; })) << daemon.log();
+  // The session window (1 min of hub time) passes while it is away.
+  ASSERT_TRUE(eventually([&] { return hub_now() > on_at + std::chrono::seconds(75); }))
+      << daemon.log();
+  const double back = mono_now();
+  mock.set_advertising(kMassager, true);
+  mock.restore_device(kMassager);
+  ASSERT_TRUE(eventually([&] {
+    const auto w = writes_since(mock, kMassager, back);
+    return std::find(w.begin(), w.end(), Bytes{1, 0}) != w.end();
+  })) << "the massager that came back running was not switched off\n"
+      << daemon.log();
+  ASSERT_TRUE(eventually([&] { return massager()["state"]["on"] == false; })) << daemon.log();
+  // Some routine time later it is still off: nothing restarted it.
+  const auto checked = hub_now();
+  ASSERT_TRUE(eventually([&] { return hub_now() > checked + std::chrono::seconds(60); }));
+  for (const auto& w : writes_since(mock, kMassager, back))
+    EXPECT_NE(w, (Bytes{1, 1})) << "restarted after its window\n" << daemon.log();
+  EXPECT_EQ(massager()["state"]["on"], false);
 }
 
 }  // namespace
