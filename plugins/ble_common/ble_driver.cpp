@@ -35,6 +35,13 @@ bool valid_uuid(std::string_view text) {
          hex_run(text, 19, 4) && hex_run(text, 24, 12);
 }
 
+bool same_uuid(std::string_view a, std::string_view b) {
+  return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
+           return std::tolower(static_cast<unsigned char>(x)) ==
+                  std::tolower(static_cast<unsigned char>(y));
+         });
+}
+
 void error_at(const config::DeviceConfig& device, std::string_view key, std::string message,
               std::vector<config::Diagnostic>& out) {
   auto it = device.options.find(std::string(key));

@@ -49,6 +49,8 @@ bool valid_address(std::string_view text);
 // True for a full 128-bit UUID ("6e400001-b5a3-f393-e0a9-e50e24dcca9e") or a
 // 16/32-bit short form ("180f").
 bool valid_uuid(std::string_view text);
+// Two UUIDs in the same 128-bit form, in any case.
+bool same_uuid(std::string_view a, std::string_view b);
 // Errors for `address` and `adapter`, with their locations.
 void validate_link(const config::DeviceConfig& device, std::vector<config::Diagnostic>& out);
 // An error at `key`'s location.
