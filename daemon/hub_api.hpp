@@ -118,9 +118,35 @@ struct CommandResult {
   std::vector<Clamp> clamps;
 };
 
+// A BLE scan for `nurseryctl ble scan`: what it saw, and which driver would
+// take each device (empty: none of this build's drivers).
+struct BleScanDevice {
+  BleScanResult seen;
+  std::string driver;
+};
+enum class BleScanState { Running, Done, Failed };
+struct BleScanStatus {
+  BleScanState state = BleScanState::Running;
+  std::chrono::seconds duration{0};
+  TimePoint started_at{};
+  TimePoint ends_at{};
+  std::string error;  // when Failed
+  std::vector<BleScanDevice> devices;
+};
+
 class HubApi {
  public:
   virtual ~HubApi() = default;
+  // Starts a scan of `duration` (1 s to 5 min), or joins the one running.
+  // No Bluetooth is "ble_unavailable" (503) with the reason.
+  virtual Expected<BleScanStatus> start_ble_scan(std::chrono::seconds duration) {
+    (void)duration;
+    return Error{"ble_unavailable", "this nurseryd runs without Bluetooth", 503};
+  }
+  // The last scan started; "no_scan" (404) before any.
+  virtual Expected<BleScanStatus> ble_scan() const {
+    return Error{"ble_unavailable", "this nurseryd runs without Bluetooth", 503};
+  }
   virtual HubStatus status() const = 0;
   virtual Expected<RoutineStatus> routine(std::string_view room, const RoutineRequest& request) = 0;
   // The stored runs the query selects, newest first. A room that is not in

@@ -29,6 +29,7 @@
 #include "daemon/store/store.hpp"
 #include "daemon/systemd_notifier.hpp"
 #include "daemon/version.hpp"
+#include "plugins/ble_scan.hpp"
 #include "plugins/registry.hpp"
 #include "plugins/simulated/simulated.hpp"
 #include "web/control_server.hpp"
@@ -258,6 +259,14 @@ class CurrentHub final : public HubApi {
                                      const DeviceRequest& r) override {
     return hub->set_device(room, device, r);
   }
+  // BLE scans are the plugins' (they know which driver takes what).
+  plugins::BleScanner* scanner = nullptr;
+  Expected<BleScanStatus> start_ble_scan(std::chrono::seconds d) override {
+    return scanner ? scanner->start(d) : HubApi::start_ble_scan(d);
+  }
+  Expected<BleScanStatus> ble_scan() const override {
+    return scanner ? scanner->last() : HubApi::ble_scan();
+  }
 };
 
 class Daemon {
@@ -379,6 +388,8 @@ class Daemon {
     ble_ = std::make_unique<ble::BleManager>(io_, log_.child("ble"));
     services_.ble = ble_.get();
 #endif
+    scanner_ = std::make_unique<plugins::BleScanner>(services_.ble, *clock_);
+    current_.scanner = scanner_.get();
   }
 
   void on_hub_change() {
@@ -496,6 +507,7 @@ class Daemon {
   std::unique_ptr<ble::BleManager> ble_;  // outlives the hub, whose devices hold its handles
 #endif
   DeviceServices services_;
+  std::unique_ptr<plugins::BleScanner> scanner_;
   std::unique_ptr<Hub> hub_;
 #ifdef NURSERY_WITH_MQTT
   std::unique_ptr<mqtt::bridge::Bridge> bridge_;  // the hub's topics; after hub_

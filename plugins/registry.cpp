@@ -69,6 +69,12 @@ const PluginDescriptor* find(std::string_view driver) {
   return nullptr;
 }
 
+std::string_view driver_for(const BleScanResult& seen) {
+  for (const PluginDescriptor* p : kPlugins)
+    if (p->recognises && p->recognises(seen)) return p->spec.name;
+  return {};
+}
+
 config::DriverCatalog catalog() {
   return [](std::string_view name) -> const config::DriverSpec* {
     const PluginDescriptor* p = find(name);

@@ -32,12 +32,17 @@ struct PluginDescriptor {
   // Creates a device from a block the loader has already checked against spec.
   Expected<std::unique_ptr<Device>> (*create)(const config::DeviceConfig& config, DeviceHost& host,
                                               const PluginEnvironment& environment);
+  // For `nurseryctl ble scan`: true for an advertisement this driver would
+  // take (by its services, manufacturer or name). Null: not a BLE driver.
+  bool (*recognises)(const BleScanResult& seen);
 };
 
 std::span<const PluginDescriptor* const> all();
 const PluginDescriptor* find(std::string_view driver);
 // For config::load_file.
 config::DriverCatalog catalog();
+// The driver that would take a device seen in a scan, or empty.
+std::string_view driver_for(const BleScanResult& seen);
 // For the hub's DeviceFactory.
 Expected<std::unique_ptr<Device>> create_device(const config::DeviceConfig& config,
                                                 DeviceHost& host,

@@ -165,6 +165,69 @@ ApiReply post_device(HubApi& hub, const std::string& room, const std::string& de
   return ApiReply{200, to_json(*result), {}};
 }
 
+// --- BLE scan (nurseryctl ble scan) ---------------------------------------------
+
+json to_json(const BleScanStatus& scan) {
+  static constexpr const char* kStates[] = {"running", "done", "failed"};
+  json devices = json::array();
+  for (const auto& d : scan.devices)
+    devices.push_back(json{
+        {"address", d.seen.address},
+        {"name", d.seen.name.empty() ? json(nullptr) : json(d.seen.name)},
+        {"rssi", d.seen.rssi ? json(*d.seen.rssi) : json(nullptr)},
+        {"service_uuids", d.seen.service_uuids},
+        {"manufacturer_ids", d.seen.manufacturer_ids},
+        {"driver", d.driver.empty() ? json(nullptr) : json(d.driver)},
+    });
+  return json{{"scan",
+               {{"state", kStates[static_cast<int>(scan.state)]},
+                {"seconds", scan.duration.count()},
+                {"started_at", format_utc(scan.started_at)},
+                {"ends_at", format_utc(scan.ends_at)},
+                {"error", scan.error.empty() ? json(nullptr) : json(scan.error)},
+                {"devices", std::move(devices)}}}};
+}
+
+constexpr long kDefaultScanSeconds = 10;
+
+// POST /ble/scan[?seconds=N]: starts a scan (or joins the one running) and
+// answers 202 at once; GET /ble/scan then tells how it went.
+ApiReply post_ble_scan(HubApi& hub, std::string_view query) {
+  long seconds = kDefaultScanSeconds;
+  bool seen = false;
+  for (auto pair : split(query, '&')) {
+    if (pair.empty()) continue;
+    const auto eq = pair.find('=');
+    auto key = decode_segment(pair.substr(0, eq), true);
+    auto value = decode_segment(
+        eq == std::string_view::npos ? std::string_view{} : pair.substr(eq + 1), true);
+    if (!key || !value)
+      return from_error(invalid_request(
+          fmt::format("the query parameter {} has a broken %-escape", shown(pair))));
+    if (*key != "seconds")
+      return from_error(invalid_request(
+          fmt::format("unknown query parameter {}: /api/v1/ble/scan takes seconds", shown(*key))));
+    if (seen) return from_error(invalid_request("the query parameter \"seconds\" is given twice"));
+    seen = true;
+    auto [end, ec] = std::from_chars(value->data(), value->data() + value->size(), seconds);
+    if (value->empty() || ec != std::errc{} || end != value->data() + value->size() ||
+        seconds < 1 || seconds > 300)
+      return from_error(invalid_request(
+          fmt::format("seconds must be a whole number from 1 to 300, got {}", shown(*value))));
+  }
+  auto scan = hub.start_ble_scan(std::chrono::seconds(seconds));
+  if (!scan) return from_error(scan.error());
+  return ApiReply{202, to_json(*scan), {}};
+}
+
+ApiReply get_ble_scan(HubApi& hub, std::string_view query) {
+  if (!query.empty())
+    return from_error(invalid_request("GET /api/v1/ble/scan takes no query parameters"));
+  auto scan = hub.ble_scan();
+  if (!scan) return from_error(scan.error());
+  return ApiReply{200, to_json(*scan), {}};
+}
+
 ApiReply route(HubApi& hub, std::string_view method, std::string_view target,
                std::string_view body) {
   auto question = target.find('?');
@@ -194,6 +257,11 @@ ApiReply route(HubApi& hub, std::string_view method, std::string_view target,
   if (segments.size() == 3 && segments[0] == "rooms" && segments[2] == "routine") {
     if (method != "POST") return method_not_allowed(method, path, "POST");
     return post_routine(hub, segments[1], body);
+  }
+  if (segments.size() == 2 && segments[0] == "ble" && segments[1] == "scan") {
+    if (method == "POST") return post_ble_scan(hub, query);
+    if (method == "GET") return get_ble_scan(hub, query);
+    return method_not_allowed(method, path, "GET, POST");
   }
   if (segments.size() == 4 && segments[0] == "rooms" && segments[2] == "devices") {
     if (method != "POST") return method_not_allowed(method, path, "POST");

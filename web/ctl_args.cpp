@@ -18,9 +18,11 @@ struct CommandName {
 };
 
 constexpr CommandName kCommands[] = {
-    {"help", CtlCommand::Help}, {"status", CtlCommand::ShowStatus}, {"start", CtlCommand::Start},
-    {"stop", CtlCommand::Stop}, {"pause", CtlCommand::Pause},       {"resume", CtlCommand::Resume},
-    {"skip", CtlCommand::Skip}, {"runs", CtlCommand::Runs},         {"set", CtlCommand::Set},
+    {"help", CtlCommand::Help},   {"status", CtlCommand::ShowStatus},
+    {"start", CtlCommand::Start}, {"stop", CtlCommand::Stop},
+    {"pause", CtlCommand::Pause}, {"resume", CtlCommand::Resume},
+    {"skip", CtlCommand::Skip},   {"runs", CtlCommand::Runs},
+    {"set", CtlCommand::Set},     {"ble", CtlCommand::BleScan},
 };
 
 std::optional<CtlCommand> find_command(std::string_view name) {
@@ -141,6 +143,14 @@ Expected<CtlArgs> parse_ctl_args(std::span<const std::string> args, const char* 
       if (value->empty() || ec != std::errc{} || end != value->data() + value->size())
         return usage_error(fmt::format("--limit needs a number, got \"{}\"", *value));
       out.limit = limit;
+    } else if (arg == "--seconds" || arg.starts_with("--seconds=")) {
+      auto value = option_value(args, i, "--seconds");
+      if (!value) return value.error();
+      long n = 0;
+      auto [end, ec] = std::from_chars(value->data(), value->data() + value->size(), n);
+      if (value->empty() || ec != std::errc{} || end != value->data() + value->size())
+        return usage_error(fmt::format("--seconds needs a number, got \"{}\"", *value));
+      out.seconds = n;
     } else if (!arg.starts_with("--") && arg.size() > 1 && arg[1] >= '0' && arg[1] <= '9') {
       positional.emplace_back(arg);  // a negative number, e.g. in `set … volume=-3`
     } else {
@@ -172,10 +182,16 @@ Expected<CtlArgs> parse_ctl_args(std::span<const std::string> args, const char* 
       out.values = std::move(*values);
       break;
     }
+    case CtlCommand::BleScan:
+      if (rest.size() != 1 || rest[0] != "scan")
+        return usage_error("ble takes one subcommand: nurseryctl ble scan [--seconds N]");
+      break;
     default:
       if (!rest.empty())
         return usage_error(fmt::format("{} takes no arguments", ctl_command_name(out.command)));
   }
+  if (out.seconds && out.command != CtlCommand::BleScan)
+    return usage_error("--seconds only applies to ble scan");
   if (out.limit && out.command != CtlCommand::Runs)
     return usage_error("--limit only applies to runs");
   if (routine_option) {
@@ -211,6 +227,9 @@ Commands:
                        nurseryctl set nursery night-light on=true brightness=10%
                      keys: on, brightness, color_temp, volume, track, intensity,
                      pattern, transition (seconds); fractions as 0.1 or 10%
+  ble scan [--seconds N]
+                     Bluetooth LE devices nearby (N seconds, default 10): address,
+                     RSSI, name and the driver that would take it
 
 Options:
   --socket PATH      the control socket (default: $RUNTIME_DIRECTORY/control.sock,

@@ -23,7 +23,7 @@ inline constexpr int kCtlRefused = 1;   // the server answered with an error
 inline constexpr int kCtlUsage = 2;     // the command line is wrong
 inline constexpr int kCtlNoServer = 3;  // nothing answered on the socket
 
-enum class CtlCommand { Help, ShowStatus, Start, Stop, Pause, Resume, Skip, Runs, Set };
+enum class CtlCommand { Help, ShowStatus, Start, Stop, Pause, Resume, Skip, Runs, Set, BleScan };
 
 struct CtlArgs {
   CtlCommand command = CtlCommand::Help;
@@ -34,6 +34,7 @@ struct CtlArgs {
   std::string device;                  // set ROOM DEVICE
   nlohmann::json values;               // set: the request body
   std::optional<std::size_t> limit;    // runs --limit N
+  std::optional<long> seconds;         // ble scan --seconds N (the server checks the range)
 };
 
 // $RUNTIME_DIRECTORY/control.sock when set (its first entry, if it lists

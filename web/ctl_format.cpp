@@ -206,4 +206,22 @@ std::string server_error_message(int status, const nlohmann::json& body) {
   return fmt::format("nurseryd answered HTTP {}", status);
 }
 
+std::string format_ble_scan(const nlohmann::json& scan) {
+  auto text = [](const nlohmann::json& o, const char* key) -> std::string {
+    if (!o.is_object()) return "?";
+    auto it = o.find(key);
+    if (it == o.end() || it->is_null()) return "-";
+    return it->is_string() ? it->get<std::string>() : it->dump();
+  };
+  const auto devices =
+      scan.is_object() ? scan.value("devices", nlohmann::json::array()) : nlohmann::json::array();
+  if (!devices.is_array() || devices.empty())
+    return fmt::format("No Bluetooth LE device seen in {} s.\n", text(scan, "seconds"));
+  std::string out = fmt::format("{:<17}  {:>5}  {:<24}  {}\n", "ADDRESS", "RSSI", "NAME", "DRIVER");
+  for (const auto& d : devices)
+    out += fmt::format("{:<17}  {:>5}  {:<24}  {}\n", text(d, "address"), text(d, "rssi"),
+                       text(d, "name"), text(d, "driver"));
+  return out;
+}
+
 }  // namespace nursery

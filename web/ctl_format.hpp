@@ -33,6 +33,10 @@ std::string format_runs(const nlohmann::json& runs, std::string_view time_zone);
 // The reply of a device command: what was applied and what was clamped.
 std::string format_command_result(const nlohmann::json& result);
 
+// The "scan" object of GET /ble/scan as a table: address, RSSI, name and
+// the driver that would take the device ("-": none), strongest first.
+std::string format_ble_scan(const nlohmann::json& scan);
+
 // The message of an {"error":{…}} body, or a description of the status.
 std::string server_error_message(int status, const nlohmann::json& body);
 

@@ -2,6 +2,9 @@
 
 #include <fmt/format.h>
 
+#include <chrono>
+#include <thread>
+
 #include "ctl_format.hpp"
 #include "daemon/api_json/api_json.hpp"
 
@@ -38,6 +41,8 @@ class Session {
         return runs();
       case CtlCommand::Set:
         return set();
+      case CtlCommand::BleScan:
+        return ble_scan();
       case CtlCommand::Start:
       case CtlCommand::Stop:
       case CtlCommand::Pause:
@@ -169,6 +174,41 @@ class Session {
                        args_.values);
     if (answer.exit != kCtlOk) return answer.exit;
     out_ << (args_.json ? dump_json(answer.body) + "\n" : format_command_result(answer.body));
+    return kCtlOk;
+  }
+
+  // Starts the scan, then asks how it went until it is over (the server
+  // answers at once; the scan takes its seconds).
+  int ble_scan() {
+    std::string target = "/api/v1/ble/scan";
+    if (args_.seconds) target += fmt::format("?seconds={}", *args_.seconds);
+    auto started = call("POST", target);
+    if (started.exit != kCtlOk) return started.exit;
+    json scan = started.body.value("scan", json::object());
+    const long seconds = scan.value("seconds", 10L);
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(seconds + 30);
+    while (scan.value("state", "") == "running") {
+      if (std::chrono::steady_clock::now() > deadline) {
+        err_ << "nurseryctl: the scan did not end in time\n";
+        return kCtlRefused;
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(250));
+      auto answer = call("GET", "/api/v1/ble/scan");
+      if (answer.exit != kCtlOk) return answer.exit;
+      started.body = std::move(answer.body);
+      scan = started.body.value("scan", json::object());
+    }
+    if (args_.json) {
+      out_ << dump_json(started.body) << "\n";
+      return scan.value("state", "") == "done" ? kCtlOk : kCtlRefused;
+    }
+    if (scan.value("state", "") != "done") {
+      const json error = scan.value("error", json(nullptr));
+      err_ << "nurseryctl: the scan failed: "
+           << (error.is_string() ? error.get<std::string>() : "?") << "\n";
+      return kCtlRefused;
+    }
+    out_ << format_ble_scan(scan);
     return kCtlOk;
   }
 

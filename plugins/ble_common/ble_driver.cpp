@@ -35,6 +35,13 @@ bool valid_uuid(std::string_view text) {
          hex_run(text, 19, 4) && hex_run(text, 24, 12);
 }
 
+bool same_uuid(std::string_view a, std::string_view b) {
+  return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
+           return std::tolower(static_cast<unsigned char>(x)) ==
+                  std::tolower(static_cast<unsigned char>(y));
+         });
+}
+
 void error_at(const config::DeviceConfig& device, std::string_view key, std::string message,
               std::vector<config::Diagnostic>& out) {
   auto it = device.options.find(std::string(key));
@@ -95,10 +102,14 @@ void BleDriver::on_link(const BleLinkEvent& e) {
   if (e.state == BleLinkState::Connected) {
     if (auto b = link_->battery_percent()) host_.battery(*b);
     if (auto r = link_->rssi()) host_.link_quality(link_quality_of(*r));
-    // What the device needs first goes first: the hub's catch-up commands,
-    // sent once it sees Available, queue behind it.
+    // What the device needs first goes first; the hub's catch-up commands,
+    // sent once it sees Available, come after.
+    host_.availability(Availability::Connecting, "reading its state");
     connected();
-    host_.availability(Availability::Available);
+    Job ready;
+    ready.then = [this] { host_.availability(Availability::Available); };
+    jobs_.push_back(std::move(ready));
+    pump();
     return;
   }
   if (was_connected) fail_all(fmt::format("the link was lost: {}", e.reason));
@@ -120,13 +131,13 @@ void BleDriver::apply(const DeviceCommand& command) {
     host_.command_result(command.id, CommandOutcome::Failed, ops.error().message);
     return;
   }
-  jobs_.push_back(Job{std::move(*ops), 0, command});
+  jobs_.push_back(Job{std::move(*ops), 0, command, {}});
   pump();
 }
 
 void BleDriver::enqueue(std::vector<GattOp> ops) {
   if (ops.empty()) return;
-  jobs_.push_back(Job{std::move(ops), 0, std::nullopt});
+  jobs_.push_back(Job{std::move(ops), 0, std::nullopt, {}});
   pump();
 }
 
@@ -197,6 +208,7 @@ void BleDriver::ack(bool ok, std::string why) {
 void BleDriver::finish_job(Status status) {
   Job job = std::move(jobs_.front());
   jobs_.pop_front();
+  if (job.then) job.then();
   if (!status) {
     const std::string what =
         job.next < job.ops.size() ? job.ops[job.next].what : std::string("command");
@@ -223,9 +235,20 @@ void BleDriver::fail_all(const std::string& why) {
 }
 
 void BleDriver::observed(const DeviceValues& values) {
-  std::optional<CommandId> answers;
-  if (!jobs_.empty() && jobs_.front().command) answers = jobs_.front().command->id;
-  host_.report(DeviceReport{values, answers.has_value(), answers});
+  // Midway through a command the device shows a mix of old and new (the
+  // Rest is still off while it takes its colour), and before a queued one
+  // it shows what the command is about to change: neither is a press on
+  // it. The commands' results are reported when they are done.
+  if (command_queued()) {
+    log_.debug("{}: state while a command is carried out: {}", name(), describe(values));
+    return;
+  }
+  host_.report(DeviceReport{values, false, std::nullopt});
+}
+
+bool BleDriver::command_queued() const {
+  return std::any_of(jobs_.begin(), jobs_.end(),
+                     [](const Job& j) { return j.command.has_value(); });
 }
 
 void BleDriver::stop(std::function<void()> done) {

@@ -49,6 +49,8 @@ bool valid_address(std::string_view text);
 // True for a full 128-bit UUID ("6e400001-b5a3-f393-e0a9-e50e24dcca9e") or a
 // 16/32-bit short form ("180f").
 bool valid_uuid(std::string_view text);
+// Two UUIDs in the same 128-bit form, in any case.
+bool same_uuid(std::string_view a, std::string_view b);
 // Errors for `address` and `adapter`, with their locations.
 void validate_link(const config::DeviceConfig& device, std::vector<config::Diagnostic>& out);
 // An error at `key`'s location.
@@ -88,7 +90,10 @@ class BleDriver : public Device {
   // Once at start: register notification handlers on `link`.
   virtual void subscribe(BleDevice& link) = 0;
   // Every (re)connect, before anything else is sent: what the device needs
-  // (its clock, a read of its state), queued with enqueue().
+  // (its clock, a read of its state), queued with enqueue(). The device is
+  // reported Available once these are done, so that the hub learns what the
+  // device has (a massage its own timer ended, a press while away) before it
+  // catches the device up.
   virtual void connected() {}
   // The value a Read op returned.
   virtual void read_result(const std::string& uuid, const Bytes& value) {
@@ -103,9 +108,9 @@ class BleDriver : public Device {
   void ack(bool ok, std::string why = {});
   // Queues operations that belong to no command (clock, state reads).
   void enqueue(std::vector<GattOp> ops);
-  // A state the device told of: reported as observed. While a command is
-  // in flight the report is tied to it, so that the device's intermediate
-  // states are not taken for a press on the device.
+  // A state the device told of: reported as observed, unless a command is
+  // in flight (the device's intermediate states are neither a press on it
+  // nor the command's result, which is reported when it is done).
   void observed(const DeviceValues& values);
 
   DeviceHost& host_;
@@ -116,7 +121,9 @@ class BleDriver : public Device {
     std::vector<GattOp> ops;
     std::size_t next = 0;
     std::optional<DeviceCommand> command;
+    std::function<void()> then;  // when done or failed (not when the link is lost)
   };
+  bool command_queued() const;
 
   void on_link(const BleLinkEvent& event);
   void pump();

@@ -147,9 +147,16 @@ Expected<std::unique_ptr<Device>> create(const config::DeviceConfig& config, Dev
 
 std::uint8_t u8(int v) { return static_cast<std::uint8_t>(v); }
 
+// A device advertising the default profile's service. (One with another
+// profile is configured by its address; a scan cannot know its UUIDs.)
+bool recognises(const BleScanResult& seen) {
+  return std::any_of(seen.service_uuids.begin(), seen.service_uuids.end(),
+                     [](const std::string& u) { return ble_common::same_uuid(u, kNusService); });
+}
+
 }  // namespace
 
-const PluginDescriptor kDescriptor{kSpec, &create};
+const PluginDescriptor kDescriptor{kSpec, &create, &recognises};
 
 GattMassager::GattMassager(const config::DeviceConfig& config, DeviceHost& host, Profile profile)
     : BleDriver(config, host, std::chrono::seconds(10)), profile_(std::move(profile)) {}

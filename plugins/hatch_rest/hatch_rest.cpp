@@ -92,9 +92,21 @@ std::optional<int> seconds_of_day(const std::string& hms) {
   return h * 3600 + m * 60 + s;
 }
 
+// Its services, Hatch's company id (1076), or its name.
+bool recognises(const BleScanResult& seen) {
+  const bool service =
+      std::any_of(seen.service_uuids.begin(), seen.service_uuids.end(), [](const std::string& u) {
+        return ble_common::same_uuid(u, kRestService) ||
+               ble_common::same_uuid(u, kAdvertisingService);
+      });
+  const bool company = std::find(seen.manufacturer_ids.begin(), seen.manufacturer_ids.end(),
+                                 kManufacturerId) != seen.manufacturer_ids.end();
+  return service || company || seen.name.starts_with("Hatch Rest");
+}
+
 }  // namespace
 
-const PluginDescriptor kDescriptor{kSpec, &create};
+const PluginDescriptor kDescriptor{kSpec, &create, &recognises};
 
 Rgb rgb_of_kelvin(int kelvin) {
   // The usual black-body fit (T. Helland), in hundreds of kelvin.

@@ -103,7 +103,7 @@ std::string over(Duration d) {
 
 }  // namespace
 
-const PluginDescriptor kDescriptor{kSpec, &create};
+const PluginDescriptor kDescriptor{kSpec, &create, nullptr};
 
 World::Physical& World::device(const std::string& id, Capabilities capabilities) {
   auto [it, inserted] = devices_.try_emplace(id);
