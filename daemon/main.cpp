@@ -25,6 +25,7 @@
 #include "daemon/hub.hpp"
 #include "daemon/hub_events.hpp"
 #include "daemon/log.hpp"
+#include "daemon/scheduler/scheduler.hpp"
 #include "daemon/store/state_lock.hpp"
 #include "daemon/store/store.hpp"
 #include "daemon/systemd_notifier.hpp"
@@ -231,6 +232,22 @@ class CurrentHub final : public HubApi {
                                      const DeviceRequest& r) override {
     return hub->set_device(room, device, r);
   }
+  // Schedules are the scheduler's.
+  Scheduler* scheduler = nullptr;
+  Expected<std::vector<schedule::Schedule>> schedules(std::string_view room) const override {
+    return scheduler->schedules(room);
+  }
+  Expected<std::vector<schedule::Schedule>> set_schedules(
+      std::string_view room, std::vector<schedule::Schedule> list) override {
+    return scheduler->set_schedules(room, std::move(list));
+  }
+  Expected<schedule::Plan> next_triggers(std::string_view room, std::optional<TimePoint> from,
+                                         std::size_t count) const override {
+    return scheduler->next_triggers(room, from, count);
+  }
+  Expected<schedule::SunDay> sun(std::optional<date::year_month_day> day) const override {
+    return scheduler->sun(day);
+  }
 };
 
 class Daemon {
@@ -290,6 +307,15 @@ class Daemon {
     events_subscription_ = events_.subscribe([this](const HubEvent&) { on_hub_change(); });
     hub_->start(std::move(*cfg));
     current_.hub = hub_.get();
+    // The scheduler starts routines through the same Hub API as the surfaces.
+    scheduler_ = std::make_unique<Scheduler>(
+        *clock_, current_, *store_, log_.child("scheduler"),
+        [this](const std::string& room, std::optional<NextTrigger> next) {
+          hub_->set_next_trigger(room, std::move(next));
+          on_hub_change();
+        });
+    current_.scheduler = scheduler_.get();
+    scheduler_->start(hub_->config());
     signals_.async_wait(
         [this](const boost::system::error_code& ec, int sig) { on_signal(ec, sig); });
     const auto ms =
@@ -303,6 +329,7 @@ class Daemon {
     notifier_.start_watchdog();
     if (options_.demo) start_demo();
     io_.run();
+    scheduler_.reset();
     hub_.reset();
     return exit_code_;
   }
@@ -364,6 +391,7 @@ class Daemon {
       return;
     }
     hub_->reload(std::move(*cfg));  // the policy is the hub's: see Hub::reload
+    scheduler_->reload(hub_->config());
     log_.notice("reloaded: {}", hub_->summary());
     notifier_.ready(hub_->summary());
   }
@@ -375,6 +403,8 @@ class Daemon {
     server_.close();
     signals_.cancel();
     current_.hub = nullptr;
+    current_.scheduler = nullptr;
+    scheduler_.reset();  // no scheduled start while the devices are made safe
     if (!hub_) {
       io_.stop();
       return;
@@ -401,6 +431,7 @@ class Daemon {
   std::unique_ptr<plugins::simulated::World> world_;
   plugins::PluginEnvironment environment_;
   std::unique_ptr<Hub> hub_;
+  std::unique_ptr<Scheduler> scheduler_;
   std::string last_status_;
   bool demo_started_ = false;
   bool stopping_ = false;
