@@ -248,6 +248,9 @@ Expected<std::vector<schedule::Schedule>> Scheduler::set_schedules(
   room->schedules = std::move(list);
   // A new list plans from now: a trigger already past is not fired.
   room->mark.last_checked = clock_.now();
+  // Stored too, so that after an outage a trigger it spans is known as missed.
+  if (auto st = store_.save_scheduler_mark(room->id, *room->mark.last_checked, {}); !st)
+    log_.warning("{}: {}", room->name, st.error().message);
   log_.notice("{}: {} schedule(s) set", room->name, room->schedules.size());
   arm(*room);
   return room->schedules;
