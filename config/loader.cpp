@@ -16,6 +16,7 @@
 #include <system_error>
 #include <utility>
 
+#include "daemon/schedule/schedule.hpp"
 #include "text.hpp"
 
 namespace nursery::config {
@@ -45,7 +46,7 @@ constexpr std::string_view kMqttTlsKeys[] = {"ca_file", "cert_file", "key_file",
 // MQTT's own bound on a packet's payload.
 constexpr std::int64_t kMaxMqttPayload = 268'435'455;
 constexpr std::int64_t kMinMqttPayload = 256;
-constexpr std::string_view kRoomKeys[] = {"id", "name", "default_routine"};
+constexpr std::string_view kRoomKeys[] = {"id", "name", "default_routine", "schedules"};
 // Every other key of a [[devices]] block belongs to the driver.
 constexpr std::string_view kDeviceKeys[] = {"id", "name", "room", "driver"};
 constexpr std::string_view kRoutineKeys[] = {"id", "name", "kind", "steps"};
@@ -659,7 +660,55 @@ class Loader {
       }
     }
     room_routines_.push_back(std::move(routine));
+    room.schedules = load_schedules(t);
     config_.rooms.push_back(std::move(room));
+  }
+
+  // --- [[rooms.schedules]] ------------------------------------------------------
+  // Parsed by the schedule library (the API's rules, one model); each of its
+  // errors is mapped back to the node it is about.
+
+  static schedule::FieldValue field_value(const toml::node& node) {
+    using schedule::FieldValue;
+    if (const auto* b = node.as_boolean()) return FieldValue::of_bool(b->get());
+    if (const auto* i = node.as_integer())
+      return FieldValue::of_number(static_cast<double>(i->get()));
+    if (const auto* f = node.as_floating_point()) return FieldValue::of_number(f->get());
+    if (const auto* str = node.as_string()) return FieldValue::of_string(str->get());
+    if (const auto* a = node.as_array()) {
+      std::vector<FieldValue> items;
+      for (const auto& item : *a) items.push_back(field_value(item));
+      return FieldValue::of_list(std::move(items));
+    }
+    return FieldValue::of_other(std::string(type_name(node.type())));
+  }
+
+  std::vector<schedule::Schedule> load_schedules(const toml::table& room) {
+    const auto tables = table_array(room, "schedules");
+    if (tables.empty()) return {};
+    std::vector<std::vector<schedule::Field>> list;
+    for (const auto* t : tables) {
+      std::vector<schedule::Field> fields;
+      for (const auto& [key, node] : *t)
+        fields.push_back({std::string(key.str()), field_value(node)});
+      list.push_back(std::move(fields));
+    }
+    auto parsed = schedule::parse_schedule_list(list);
+    for (const auto& e : parsed.errors) {
+      const toml::table* t =
+          e.schedule && *e.schedule < tables.size() ? tables[*e.schedule] : tables.front();
+      const toml::node* node = e.field.empty() ? nullptr : t->get(e.field);
+      if (node && e.item)
+        if (const auto* a = node->as_array(); a && *e.item < a->size()) node = a->get(*e.item);
+      error(node ? node->source() : t->source(), e.message);
+    }
+    if (!parsed.schedules) return {};
+    for (std::size_t i = 0; i < parsed.schedules->size(); ++i) {
+      const toml::node* node = tables[i]->get("routine");
+      schedule_routines_.push_back(
+          {(*parsed.schedules)[i].routine, node ? node->source() : tables[i]->source()});
+    }
+    return std::move(*parsed.schedules);
   }
 
   void load_device(const toml::table& t) {
@@ -1055,6 +1104,10 @@ class Loader {
                           "has that id: add it to [[routines]] or set default_routine",
                           room.id, ref.id));
     }
+    for (const auto& ref : schedule_routines_)
+      if (!config_.find_routine(ref.id))
+        error(*ref.where,
+              fmt::format("schedule routine \"{}\" names no routine in [[routines]]", ref.id));
     for (const auto& ref : device_rooms_)
       if (!config_.find_room(ref.id))
         error(*ref.where, fmt::format("unknown room \"{}\" (no [[rooms]] has that id)", ref.id));
@@ -1069,6 +1122,7 @@ class Loader {
   std::map<std::string, Location, std::less<>> routine_ids_;
   std::vector<Reference> room_routines_;  // parallel to config_.rooms
   std::vector<Reference> device_rooms_;
+  std::vector<Reference> schedule_routines_;
   // Parallel to config_.devices; nullopt when the driver does not say.
   std::vector<std::optional<Capabilities>> device_capabilities_;
 };

@@ -12,6 +12,7 @@
 #include <variant>
 #include <vector>
 
+#include "daemon/schedule/schedule.hpp"
 #include "values.hpp"
 
 namespace nursery::config {
@@ -54,6 +55,10 @@ struct RoomConfig {
   std::string id;
   std::string name;
   std::string default_routine = "bedtime";
+  // [[rooms.schedules]]: imported into the store once, when it holds no
+  // schedules for this room; from then on the store's list is the one in
+  // force (changed through the API and nurseryctl).
+  std::vector<schedule::Schedule> schedules;
   Location where;
 };
 

@@ -256,6 +256,13 @@ void Hub::set_wake_time(std::string_view room, std::optional<TimePoint> at) {
     if (has(slot->capabilities(), Capability::Sound)) gate_.set_sound_deadline(slot->id(), at);
 }
 
+void Hub::set_next_trigger(std::string_view room, std::optional<NextTrigger> next) {
+  if (next)
+    next_triggers_.insert_or_assign(std::string(room), std::move(*next));
+  else if (auto it = next_triggers_.find(room); it != next_triggers_.end())
+    next_triggers_.erase(it);
+}
+
 // --- the choke point --------------------------------------------------------
 
 GateSubject Hub::subject(const DeviceSlot& slot) const {
@@ -611,7 +618,8 @@ HubStatus Hub::status() const {
                   room->config().name,
                   room->night(clock_.now(), config_.safety.light.night_window),
                   {},
-                  room->engine().status()};
+                  room->engine().status(),
+                  std::nullopt};
     for (const DeviceSlot* slot : devices_.all()) {
       if (slot->room() != room->id()) continue;
       const Device& d = slot->device();
@@ -620,6 +628,8 @@ HubStatus Hub::status() const {
           slot->availability_reason(), slot->battery(), slot->link_quality(), slot->observed(),
           slot->asked(), room->engine().held(d.id()), slot->last_command()});
     }
+    if (auto next = next_triggers_.find(room->id()); next != next_triggers_.end())
+      rs.next_trigger = next->second;
     s.rooms.push_back(std::move(rs));
   }
   return s;
@@ -634,6 +644,11 @@ std::string Hub::summary() const {
     else
       parts.push_back(fmt::format("{}: {} {}, step {} of {}", room->config().name, s.routine,
                                   routine_state_name(s.state), s.step_index + 1, s.step_count));
+    if (auto next = next_triggers_.find(room->id()); next != next_triggers_.end())
+      // "2027-03-28T19:30:00+02:00" reads "2027-03-28 19:30".
+      parts.back() +=
+          fmt::format(", next {} {} {}", next->second.routine, next->second.local.substr(0, 10),
+                      next->second.local.substr(11, 5));
   }
   if (auto problem = store_problem(); !problem.empty())
     parts.push_back(fmt::format("storage: {}", problem));

@@ -65,6 +65,9 @@ class Hub final : public HubApi,
   // The morning wake time of a room (set by the scheduler): its sound
   // machines switch off then, never later than auto_off after they went on.
   void set_wake_time(std::string_view room, std::optional<TimePoint> at);
+  // A room's next scheduled start (set by the scheduler), for status() and
+  // summary(); nullopt when none is ahead.
+  void set_next_trigger(std::string_view room, std::optional<NextTrigger> next);
 
   // A one-line summary for systemd's STATUS=.
   std::string summary() const;
@@ -154,6 +157,7 @@ class Hub final : public HubApi,
   std::map<std::string, Retry> retries_;
   Subscription jump_watch_;
   std::deque<UnstoredWrite> unstored_;
+  std::map<std::string, NextTrigger, std::less<>> next_triggers_;  // by room
   std::unique_ptr<Alarm> store_retry_;
   Duration store_backoff_{0};
   std::string store_problem_;

@@ -13,6 +13,9 @@
 #include "device.hpp"
 #include "expected.hpp"
 #include "run_store.hpp"
+#include "schedule/planner.hpp"
+#include "schedule/schedule.hpp"
+#include "schedule/sun.hpp"
 
 namespace nursery {
 
@@ -59,12 +62,22 @@ struct RoutineStatus {
   std::optional<TimePoint> ends_at;  // absent while paused
 };
 
+// The next time a schedule starts a routine in a room (daemon/scheduler).
+struct NextTrigger {
+  TimePoint at;
+  std::string local;  // "2027-03-28T19:30:00+02:00"
+  std::string routine;
+  std::string schedule;  // the schedule's id
+  std::string reason;    // "clock 19:30", "sunset -30m", ...
+};
+
 struct RoomStatus {
   std::string id;
   std::string name;
   bool night = false;  // the night light limits apply
   std::vector<DeviceStatus> devices;
   RoutineStatus routine;
+  std::optional<NextTrigger> next_trigger;  // none: no schedule will start anything
 };
 
 struct HubStatus {
@@ -154,6 +167,21 @@ class HubApi {
   virtual Expected<std::vector<RunRecord>> runs(const RunQuery& query) const = 0;
   virtual Expected<CommandResult> set_device(std::string_view room, std::string_view device,
                                              const DeviceRequest& request) = 0;
+
+  // Schedules (daemon/scheduler). A room that is not in the config is
+  // "unknown_room" (404). The defaults answer "no_scheduler" (503): a hub
+  // built without one.
+  virtual Expected<std::vector<schedule::Schedule>> schedules(std::string_view room) const;
+  // Replaces the room's list, checked in full first (a routine that does not
+  // exist is "unknown_routine", 400): a refused list changes nothing.
+  virtual Expected<std::vector<schedule::Schedule>> set_schedules(
+      std::string_view room, std::vector<schedule::Schedule> schedules);
+  // The next `count` triggers after `from` (default: now).
+  virtual Expected<schedule::Plan> next_triggers(std::string_view room,
+                                                 std::optional<TimePoint> from,
+                                                 std::size_t count) const;
+  // Sun times of a local date at the hub's location (default: today).
+  virtual Expected<schedule::SunDay> sun(std::optional<date::year_month_day> day) const;
 };
 
 }  // namespace nursery

@@ -25,6 +25,7 @@
 #include "daemon/hub.hpp"
 #include "daemon/hub_events.hpp"
 #include "daemon/log.hpp"
+#include "daemon/scheduler/scheduler.hpp"
 #include "daemon/store/state_lock.hpp"
 #include "daemon/store/store.hpp"
 #include "daemon/systemd_notifier.hpp"
@@ -267,6 +268,22 @@ class CurrentHub final : public HubApi {
   Expected<BleScanStatus> ble_scan() const override {
     return scanner ? scanner->last() : HubApi::ble_scan();
   }
+  // Schedules are the scheduler's.
+  Scheduler* scheduler = nullptr;
+  Expected<std::vector<schedule::Schedule>> schedules(std::string_view room) const override {
+    return scheduler->schedules(room);
+  }
+  Expected<std::vector<schedule::Schedule>> set_schedules(
+      std::string_view room, std::vector<schedule::Schedule> list) override {
+    return scheduler->set_schedules(room, std::move(list));
+  }
+  Expected<schedule::Plan> next_triggers(std::string_view room, std::optional<TimePoint> from,
+                                         std::size_t count) const override {
+    return scheduler->next_triggers(room, from, count);
+  }
+  Expected<schedule::SunDay> sun(std::optional<date::year_month_day> day) const override {
+    return scheduler->sun(day);
+  }
 };
 
 class Daemon {
@@ -352,6 +369,15 @@ class Daemon {
       mqtt_->start();
     }
 #endif
+    // The scheduler starts routines through the same Hub API as the surfaces.
+    scheduler_ = std::make_unique<Scheduler>(
+        *clock_, current_, *store_, log_.child("scheduler"),
+        [this](const std::string& room, std::optional<NextTrigger> next) {
+          hub_->set_next_trigger(room, std::move(next));
+          on_hub_change();
+        });
+    current_.scheduler = scheduler_.get();
+    scheduler_->start(hub_->config());
     signals_.async_wait(
         [this](const boost::system::error_code& ec, int sig) { on_signal(ec, sig); });
     const auto ms =
@@ -368,6 +394,7 @@ class Daemon {
 #ifdef NURSERY_WITH_MQTT
     bridge_.reset();
 #endif
+    scheduler_.reset();
     hub_.reset();
 #ifdef NURSERY_WITH_MQTT
     mqtt_.reset();  // after the hub: its MQTT drivers hold subscriptions
@@ -456,6 +483,7 @@ class Daemon {
       log_.warning("[mqtt] changed: the new settings take effect at the next restart");
 #endif
     hub_->reload(std::move(*cfg));  // the policy is the hub's: see Hub::reload
+    scheduler_->reload(hub_->config());
     log_.notice("reloaded: {}", hub_->summary());
     notifier_.ready(hub_->summary());
   }
@@ -467,6 +495,8 @@ class Daemon {
     server_.close();
     signals_.cancel();
     current_.hub = nullptr;
+    current_.scheduler = nullptr;
+    scheduler_.reset();  // no scheduled start while the devices are made safe
     if (!hub_) {
       io_.stop();
       return;
@@ -512,6 +542,7 @@ class Daemon {
 #ifdef NURSERY_WITH_MQTT
   std::unique_ptr<mqtt::bridge::Bridge> bridge_;  // the hub's topics; after hub_
 #endif
+  std::unique_ptr<Scheduler> scheduler_;
   std::string last_status_;
   bool demo_started_ = false;
   bool stopping_ = false;

@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "daemon/api_json/api_json.hpp"
+#include "schedule_routes.hpp"
 
 namespace nursery {
 namespace {
@@ -96,19 +97,11 @@ Expected<std::size_t> parse_limit(std::string_view text) {
 Expected<RunQuery> parse_runs_query(std::string_view query) {
   RunQuery out;
   out.limit = kDefaultRunsLimit;
-  std::vector<std::string> seen;
-  for (auto pair : split(query, '&')) {
-    if (pair.empty()) continue;  // "a=1&&b=2", a trailing '&'
-    const auto eq = pair.find('=');
-    auto key = decode_segment(pair.substr(0, eq), true);
-    auto value = decode_segment(
-        eq == std::string_view::npos ? std::string_view{} : pair.substr(eq + 1), true);
-    if (!key || !value)
-      return invalid_request(
-          fmt::format("the query parameter {} has a broken %-escape", shown(pair)));
-    if (std::find(seen.begin(), seen.end(), *key) != seen.end())
-      return invalid_request(fmt::format("the query parameter {} is given twice", shown(*key)));
-    seen.push_back(*key);
+  auto pairs = routes::parse_query(query);
+  if (!pairs) return pairs.error();
+  for (auto& [k, v] : *pairs) {
+    const std::string* key = &k;
+    std::string* value = &v;
     if (*key == "room" || *key == "routine") {
       if (value->empty())
         return invalid_request(fmt::format("{} needs an id, as in ?{}", *key,
@@ -267,6 +260,7 @@ ApiReply route(HubApi& hub, std::string_view method, std::string_view target,
     if (method != "POST") return method_not_allowed(method, path, "POST");
     return post_device(hub, segments[1], segments[3], body);
   }
+  if (auto reply = route_schedules(hub, method, path, segments, query, body)) return *reply;
   return not_found();
 }
 
@@ -275,6 +269,40 @@ ApiReply route(HubApi& hub, std::string_view method, std::string_view target,
 ApiReply api_error(int status, std::string code, std::string message) {
   return ApiReply{status, error_json(Error{std::move(code), std::move(message), status}), {}};
 }
+
+namespace routes {
+
+ApiReply from_error(const Error& error) { return nursery::from_error(error); }
+
+ApiReply method_not_allowed(std::string_view method, std::string_view path, std::string allow) {
+  return nursery::method_not_allowed(method, path, std::move(allow));
+}
+
+Expected<nlohmann::json> parse_json_body(std::string_view body) { return parse_body(body); }
+
+std::string shown(std::string_view text) { return nursery::shown(text); }
+
+Expected<std::vector<std::pair<std::string, std::string>>> parse_query(std::string_view query) {
+  std::vector<std::pair<std::string, std::string>> out;
+  for (auto pair : split(query, '&')) {
+    if (pair.empty()) continue;
+    const auto eq = pair.find('=');
+    auto key = decode_segment(pair.substr(0, eq), true);
+    auto value = decode_segment(
+        eq == std::string_view::npos ? std::string_view{} : pair.substr(eq + 1), true);
+    if (!key || !value)
+      return invalid_request(
+          fmt::format("the query parameter {} has a broken %-escape", nursery::shown(pair)));
+    for (const auto& [seen, v] : out)
+      if (seen == *key)
+        return invalid_request(
+            fmt::format("the query parameter {} is given twice", nursery::shown(*key)));
+    out.emplace_back(std::move(*key), std::move(*value));
+  }
+  return out;
+}
+
+}  // namespace routes
 
 ApiReply handle_api_request(HubApi& hub, std::string_view method, std::string_view target,
                             std::string_view body) {

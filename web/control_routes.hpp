@@ -9,6 +9,8 @@
 #include <nlohmann/json.hpp>
 #include <string>
 #include <string_view>
+#include <utility>
+#include <vector>
 
 #include "daemon/hub_api.hpp"
 
@@ -35,5 +37,19 @@ ApiReply handle_api_request(HubApi& hub, std::string_view method, std::string_vi
 // An error reply in the API's shape, for errors found by the transport
 // (a body too large, a request that is not HTTP).
 ApiReply api_error(int status, std::string code, std::string message);
+
+// The rules above, for the route files of other parts (schedule_routes.cpp),
+// so that every route answers the same way.
+namespace routes {
+ApiReply from_error(const Error& error);
+ApiReply method_not_allowed(std::string_view method, std::string_view path, std::string allow);
+// A request body that must be JSON: "invalid_json" (400) when empty or broken.
+Expected<nlohmann::json> parse_json_body(std::string_view body);
+// The key=value pairs of a query, percent-decoded ('+' a space), in order;
+// a broken escape or a key given twice is "invalid_request" (400).
+Expected<std::vector<std::pair<std::string, std::string>>> parse_query(std::string_view query);
+// A client's text quoted for a message, cut to a recognisable length.
+std::string shown(std::string_view text);
+}  // namespace routes
 
 }  // namespace nursery

@@ -22,7 +22,8 @@ constexpr CommandName kCommands[] = {
     {"start", CtlCommand::Start}, {"stop", CtlCommand::Stop},
     {"pause", CtlCommand::Pause}, {"resume", CtlCommand::Resume},
     {"skip", CtlCommand::Skip},   {"runs", CtlCommand::Runs},
-    {"set", CtlCommand::Set},     {"ble", CtlCommand::BleScan},
+    {"set", CtlCommand::Set},     {"schedule", CtlCommand::Schedule},
+    {"next", CtlCommand::Next},    {"ble", CtlCommand::BleScan},
 };
 
 std::optional<CtlCommand> find_command(std::string_view name) {
@@ -70,7 +71,106 @@ Expected<std::string> option_value(std::span<const std::string> args, std::size_
   return args[++i];
 }
 
+// "--name=N" or "--name N", a whole number.
+Expected<std::size_t> number_option(std::span<const std::string> args, std::size_t& i,
+                                    std::string_view name) {
+  auto value = option_value(args, i, name);
+  if (!value) return value.error();
+  std::size_t n = 0;
+  auto [end, ec] = std::from_chars(value->data(), value->data() + value->size(), n);
+  if (value->empty() || ec != std::errc{} || end != value->data() + value->size())
+    return usage_error(fmt::format("{} needs a number, got \"{}\"", name, *value));
+  return n;
+}
+
+constexpr std::string_view kWeekdays[] = {"mon", "tue", "wed", "thu", "fri", "sat", "sun"};
+
+// The words after `schedule`; an Error for a mistake on the command line.
+std::optional<Error> parse_schedule_command(std::span<const std::string> rest, CtlArgs& out) {
+  if (rest.empty()) return usage_error("schedule needs list, set, enable or disable");
+  const std::string& action = rest[0];
+  if (action == "list") {
+    if (rest.size() > 1) return usage_error("schedule list takes no arguments");
+    out.schedule_action = ScheduleAction::List;
+    return std::nullopt;
+  }
+  if (action != "set" && action != "enable" && action != "disable")
+    return usage_error(
+        fmt::format("unknown schedule action \"{}\": use list, set, enable or disable", action));
+  if (rest.size() < 2) return usage_error(fmt::format("schedule {} needs a schedule id", action));
+  out.schedule_id = rest[1];
+  if (action == "set") {
+    out.schedule_action = ScheduleAction::Set;
+    if (rest.size() < 3)
+      return usage_error("schedule set needs ID and at least one key=value, e.g. at=19:30");
+    auto keys = parse_schedule_assignments(rest.subspan(2));
+    if (!keys) return keys.error();
+    out.schedule_keys = std::move(*keys);
+    return std::nullopt;
+  }
+  if (rest.size() > 2) return usage_error(fmt::format("schedule {} takes one schedule id", action));
+  out.schedule_action = action == "enable" ? ScheduleAction::Enable : ScheduleAction::Disable;
+  return std::nullopt;
+}
+
+nlohmann::json parse_days(std::string_view text) {
+  if (text == "daily" || text == "every-day")
+    return nlohmann::json(std::vector<std::string>(std::begin(kWeekdays), std::end(kWeekdays)));
+  if (text == "weekdays")
+    return nlohmann::json(
+        std::vector<std::string>(std::begin(kWeekdays), std::begin(kWeekdays) + 5));
+  if (text == "weekends")
+    return nlohmann::json(std::vector<std::string>(std::begin(kWeekdays) + 5, std::end(kWeekdays)));
+  // Each name as typed: the server says which one it does not know.
+  nlohmann::json days = nlohmann::json::array();
+  std::size_t start = 0;
+  for (;;) {
+    const auto comma = text.find(',', start);
+    days.push_back(std::string(text.substr(start, comma - start)));
+    if (comma == std::string_view::npos) break;
+    start = comma + 1;
+  }
+  return days;
+}
+
 }  // namespace
+
+Expected<nlohmann::json> parse_schedule_assignments(std::span<const std::string> words) {
+  nlohmann::json keys = nlohmann::json::object();
+  for (const auto& word : words) {
+    auto eq = word.find('=');
+    if (eq == std::string::npos || eq == 0)
+      return usage_error(fmt::format("expected key=value, got \"{}\"", word));
+    std::string key = word.substr(0, eq);
+    std::string_view value = std::string_view(word).substr(eq + 1);
+    if (keys.contains(key)) return usage_error(fmt::format("{} is given twice", key));
+    if (key == "id") return usage_error("the schedule's id is the word after set");
+    if (value.empty())
+      keys[key] = nullptr;
+    else if (key == "days")
+      keys[key] = parse_days(value);
+    else if ((key == "enabled" || key == "wake_window") && (value == "true" || value == "false"))
+      keys[key] = value == "true";
+    else
+      keys[key] = std::string(value);
+  }
+  return keys;
+}
+
+nlohmann::json merge_schedule(nlohmann::json base, const nlohmann::json& keys) {
+  if (!base.is_object()) base = nlohmann::json::object();
+  const bool new_trigger =
+      keys.contains("at") || keys.contains("sun") || keys.contains("wake_window");
+  if (new_trigger)
+    for (const char* k : {"at", "sun", "offset", "wake_window"}) base.erase(k);
+  for (const auto& [key, value] : keys.items()) {
+    if (value.is_null())
+      base.erase(key);
+    else
+      base[key] = value;
+  }
+  return base;
+}
 
 std::string_view ctl_command_name(CtlCommand command) {
   for (const auto& c : kCommands)
@@ -136,21 +236,21 @@ Expected<CtlArgs> parse_ctl_args(std::span<const std::string> args, const char* 
       if (value->empty()) return usage_error("--routine needs a routine id");
       routine_option = *value;
     } else if (arg == "--limit" || arg.starts_with("--limit=")) {
-      auto value = option_value(args, i, "--limit");
+      auto limit = number_option(args, i, "--limit");
+      if (!limit) return limit.error();
+      out.limit = *limit;
+    } else if (arg == "--count" || arg.starts_with("--count=")) {
+      auto count = number_option(args, i, "--count");
+      if (!count) return count.error();
+      out.count = *count;
+    } else if (arg == "--from" || arg.starts_with("--from=")) {
+      auto value = option_value(args, i, "--from");
       if (!value) return value.error();
-      std::size_t limit = 0;
-      auto [end, ec] = std::from_chars(value->data(), value->data() + value->size(), limit);
-      if (value->empty() || ec != std::errc{} || end != value->data() + value->size())
-        return usage_error(fmt::format("--limit needs a number, got \"{}\"", *value));
-      out.limit = limit;
+      out.from = *value;
     } else if (arg == "--seconds" || arg.starts_with("--seconds=")) {
-      auto value = option_value(args, i, "--seconds");
-      if (!value) return value.error();
-      long n = 0;
-      auto [end, ec] = std::from_chars(value->data(), value->data() + value->size(), n);
-      if (value->empty() || ec != std::errc{} || end != value->data() + value->size())
-        return usage_error(fmt::format("--seconds needs a number, got \"{}\"", *value));
-      out.seconds = n;
+      auto seconds = number_option(args, i, "--seconds");
+      if (!seconds) return seconds.error();
+      out.seconds = static_cast<long>(*seconds);
     } else if (!arg.starts_with("--") && arg.size() > 1 && arg[1] >= '0' && arg[1] <= '9') {
       positional.emplace_back(arg);  // a negative number, e.g. in `set … volume=-3`
     } else {
@@ -186,12 +286,18 @@ Expected<CtlArgs> parse_ctl_args(std::span<const std::string> args, const char* 
       if (rest.size() != 1 || rest[0] != "scan")
         return usage_error("ble takes one subcommand: nurseryctl ble scan [--seconds N]");
       break;
+    case CtlCommand::Schedule: {
+      if (auto problem = parse_schedule_command(rest, out)) return *problem;
+      break;
+    }
     default:
       if (!rest.empty())
         return usage_error(fmt::format("{} takes no arguments", ctl_command_name(out.command)));
   }
   if (out.seconds && out.command != CtlCommand::BleScan)
     return usage_error("--seconds only applies to ble scan");
+  if ((out.count || out.from) && out.command != CtlCommand::Next)
+    return usage_error("--count and --from only apply to next");
   if (out.limit && out.command != CtlCommand::Runs)
     return usage_error("--limit only applies to runs");
   if (routine_option) {
@@ -222,6 +328,22 @@ Commands:
   runs [--limit N] [--routine ROUTINE]
                      recent routine runs, newest first, of every room (--room:
                      that room's only; --routine: that routine's only)
+  schedule list       the room's schedules
+  schedule set ID KEY=VALUE...
+                     add or change schedule ID, e.g.
+                       nurseryctl schedule set weeknights routine=bedtime
+                         days=mon,tue,wed,thu,fri at=19:30
+                       nurseryctl schedule set dusk sun=sunset offset=-30m
+                         not_before=18:30 days=weekends routine=bedtime
+                     keys: routine, days (a comma list, daily, weekdays,
+                     weekends), at, sun (sunrise, sunset, civil_dawn,
+                     civil_dusk), offset, wake_window=true, not_before,
+                     not_after, grace, enabled; KEY= removes a key
+  schedule enable ID, schedule disable ID
+                     switch schedule ID on or off
+  next [--count N] [--from TIME]
+                     what the room's schedules will start next (N from 1 to
+                     100, default 5; TIME as 2027-03-28T19:30:00+02:00)
   set ROOM DEVICE KEY=VALUE...
                      set a device by hand, e.g.
                        nurseryctl set nursery night-light on=true brightness=10%
@@ -234,8 +356,9 @@ Commands:
 Options:
   --socket PATH      the control socket (default: $RUNTIME_DIRECTORY/control.sock,
                      else /run/nurseryd/control.sock)
-  --room ROOM        the room for start, stop, pause, resume and skip (needed
-                     when the hub has more than one room), or of runs
+  --room ROOM        the room for start, stop, pause, resume, skip, schedule
+                     and next (needed when the hub has more than one room),
+                     or of runs
   --json             print the server's JSON as it is, for scripts
   -h, --help         this help
 

@@ -23,7 +23,23 @@ inline constexpr int kCtlRefused = 1;   // the server answered with an error
 inline constexpr int kCtlUsage = 2;     // the command line is wrong
 inline constexpr int kCtlNoServer = 3;  // nothing answered on the socket
 
-enum class CtlCommand { Help, ShowStatus, Start, Stop, Pause, Resume, Skip, Runs, Set, BleScan };
+enum class CtlCommand {
+  Help,
+  ShowStatus,
+  Start,
+  Stop,
+  Pause,
+  Resume,
+  Skip,
+  Runs,
+  Set,
+  Schedule,
+  Next,
+  BleScan
+};
+
+// `nurseryctl schedule ACTION ...`
+enum class ScheduleAction { List, Set, Enable, Disable };
 
 struct CtlArgs {
   CtlCommand command = CtlCommand::Help;
@@ -35,7 +51,21 @@ struct CtlArgs {
   nlohmann::json values;               // set: the request body
   std::optional<std::size_t> limit;    // runs --limit N
   std::optional<long> seconds;         // ble scan --seconds N (the server checks the range)
+  ScheduleAction schedule_action = ScheduleAction::List;
+  std::string schedule_id;           // schedule set|enable|disable ID
+  nlohmann::json schedule_keys;      // schedule set: the fields given; null removes one
+  std::optional<std::size_t> count;  // next --count N
+  std::optional<std::string> from;   // next --from TIME
 };
+
+// The KEY=VALUE words of `schedule set` into schedule fields: days as a
+// comma list ("mon,tue", or daily, weekdays, weekends), wake_window and
+// enabled as booleans, every other value as text, an empty value (KEY=) as
+// null: remove the field.
+Expected<nlohmann::json> parse_schedule_assignments(std::span<const std::string> words);
+// `base` (a schedule as GET shows it, or {"id":…}) with `keys` applied: a
+// trigger given (at, sun or wake_window) replaces the one there.
+nlohmann::json merge_schedule(nlohmann::json base, const nlohmann::json& keys);
 
 // $RUNTIME_DIRECTORY/control.sock when set (its first entry, if it lists
 // several), else /run/nurseryd/control.sock.

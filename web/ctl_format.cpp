@@ -62,6 +62,26 @@ std::string joined(const std::vector<std::string>& parts, std::string_view separ
   return out;
 }
 
+// Rows in columns two spaces apart, each line after `indent`.
+std::string table(const std::vector<std::vector<std::string>>& rows, std::string_view indent = "") {
+  std::vector<std::size_t> width;
+  for (const auto& row : rows)
+    for (std::size_t c = 0; c < row.size(); ++c) {
+      if (width.size() <= c) width.push_back(0);
+      width[c] = std::max(width[c], row[c].size());
+    }
+  std::string out;
+  for (const auto& row : rows) {
+    std::string line(indent);
+    for (std::size_t c = 0; c < row.size(); ++c) {
+      line += row[c];
+      if (c + 1 < row.size()) line += std::string(width[c] - row[c].size() + 2, ' ');
+    }
+    out += line + "\n";
+  }
+  return out;
+}
+
 }  // namespace
 
 std::string format_time(std::string_view iso_utc, std::string_view time_zone,
@@ -137,6 +157,10 @@ std::string format_status(const nlohmann::json& status) {
     out += format_routine_line(label, routine ? *routine : no_object, zone);
     if (boolean(room, "night").value_or(false)) out += " (night limits)";
     out += "\n";
+    if (const json* next = field(room, "next_trigger"); next && next->is_object())
+      out += fmt::format("  next: {} {} ({}, {})\n", text(*next, "routine"),
+                         format_time(text(*next, "at"), zone, "%a %Y-%m-%d %H:%M"),
+                         text(*next, "schedule"), text(*next, "reason"));
     for (const auto& device : array_or_empty(room, "devices")) {
       std::vector<std::string> caps;
       for (const auto& c : array_or_empty(device, "capabilities"))
@@ -162,8 +186,8 @@ std::string format_status(const nlohmann::json& status) {
 std::string format_runs(const nlohmann::json& runs, std::string_view time_zone) {
   const json& list = array_or_empty(runs, "runs");
   if (list.empty()) return "No runs yet.\n";
-  using Row = std::array<std::string, 6>;
-  std::vector<Row> rows{{"ID", "ROOM", "ROUTINE", "STARTED", "ENDED", "OUTCOME"}};
+  std::vector<std::vector<std::string>> rows{
+      {"ID", "ROOM", "ROUTINE", "STARTED", "ENDED", "OUTCOME"}};
   for (const auto& run : list) {
     const json* ended = field(run, "ended_at");
     bool open = !ended || !ended->is_string();
@@ -173,18 +197,51 @@ std::string format_runs(const nlohmann::json& runs, std::string_view time_zone) 
          open ? "-" : format_time(ended->get<std::string>(), time_zone, "%Y-%m-%d %H:%M:%S"),
          open ? "running" : text(run, "outcome")});
   }
-  std::array<std::size_t, 6> width{};
-  for (const auto& row : rows)
-    for (std::size_t c = 0; c < row.size(); ++c) width[c] = std::max(width[c], row[c].size());
-  std::string out;
-  for (const auto& row : rows) {
-    std::string line;
-    for (std::size_t c = 0; c < row.size(); ++c) {
-      line += row[c];
-      if (c + 1 < row.size()) line += std::string(width[c] - row[c].size() + 2, ' ');
-    }
-    out += line + "\n";
+  return table(rows);
+}
+
+std::string format_schedules(std::string_view room_label, const nlohmann::json& schedules) {
+  const json& list = array_or_empty(schedules, "schedules");
+  if (list.empty()) return fmt::format("{}: no schedules\n", room_label);
+  std::vector<std::vector<std::string>> rows{{"ID", "ROUTINE", "DAYS", "WHEN", "GRACE", "STATE"}};
+  for (const auto& s : list) {
+    std::vector<std::string> days;
+    for (const auto& d : array_or_empty(s, "days"))
+      if (d.is_string()) days.push_back(d.get<std::string>());
+    std::string when;
+    if (field(s, "at"))
+      when = "at " + text(s, "at");
+    else if (field(s, "sun"))
+      when = text(s, "sun") + (field(s, "offset") ? " " + text(s, "offset") : "");
+    else if (boolean(s, "wake_window").value_or(false))
+      when = "wake window";
+    if (field(s, "not_before")) when += ", not before " + text(s, "not_before");
+    if (field(s, "not_after")) when += ", not after " + text(s, "not_after");
+    rows.push_back({text(s, "id"), text(s, "routine"),
+                    days.size() == 7 ? "daily" : joined(days, ","), when, text(s, "grace"),
+                    boolean(s, "enabled").value_or(true) ? "enabled" : "disabled"});
   }
+  return fmt::format("{}: {} schedule{}\n", room_label, list.size(), list.size() == 1 ? "" : "s") +
+         table(rows, "  ");
+}
+
+std::string format_triggers(std::string_view room_label, const nlohmann::json& plan,
+                            std::string_view time_zone) {
+  const json& triggers = array_or_empty(plan, "triggers");
+  std::string out;
+  if (triggers.empty()) {
+    out = fmt::format("{}: no schedule will start anything\n", room_label);
+  } else {
+    out = fmt::format("{}: next\n", room_label);
+    std::vector<std::vector<std::string>> rows;
+    for (const auto& t : triggers)
+      rows.push_back({format_time(text(t, "at"), time_zone, "%a %Y-%m-%d %H:%M"),
+                      text(t, "routine"), text(t, "schedule"), text(t, "reason")});
+    out += table(rows, "  ");
+  }
+  for (const auto& skip : array_or_empty(plan, "skipped"))
+    out += fmt::format("  skipped {} {}: {}\n", text(skip, "schedule"), text(skip, "date", ""),
+                       text(skip, "reason"));
   return out;
 }
 

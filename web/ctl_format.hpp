@@ -30,6 +30,14 @@ std::string format_status(const nlohmann::json& status);
 // GET /runs as a table, newest first.
 std::string format_runs(const nlohmann::json& runs, std::string_view time_zone);
 
+// GET /rooms/{room}/schedules as a table, one schedule a line.
+std::string format_schedules(std::string_view room_label, const nlohmann::json& schedules);
+
+// GET /rooms/{room}/next: one line per trigger, in the hub's time zone, and
+// the days that are skipped, with why.
+std::string format_triggers(std::string_view room_label, const nlohmann::json& plan,
+                            std::string_view time_zone);
+
 // The reply of a device command: what was applied and what was clamped.
 std::string format_command_result(const nlohmann::json& result);
 

@@ -49,6 +49,10 @@ class Session {
       case CtlCommand::Resume:
       case CtlCommand::Skip:
         return routine();
+      case CtlCommand::Schedule:
+        return schedule();
+      case CtlCommand::Next:
+        return next();
     }
     return kCtlUsage;
   }
@@ -120,11 +124,18 @@ class Session {
     return kCtlOk;
   }
 
-  int routine() {
-    // The status names the rooms (to pick the only one), the room's name and
-    // the hub's time zone for the reply.
+  // The room a command is for: --room, or the hub's only room. The status
+  // also gives the room's name and the hub's time zone for the reply.
+  struct RoomChoice {
+    int exit = kCtlOk;
+    std::string id;
+    std::string label;
+    std::string zone;
+  };
+
+  RoomChoice pick_room() {
     auto status = call("GET", "/api/v1/status");
-    if (status.exit != kCtlOk) return status.exit;
+    if (status.exit != kCtlOk) return {status.exit, {}, {}, {}};
     std::vector<std::pair<std::string, std::string>> rooms;  // id, name
     if (status.body.is_object() && status.body["rooms"].is_array())
       for (const auto& room : status.body["rooms"])
@@ -133,26 +144,32 @@ class Session {
                              room.contains("name") && room["name"].is_string()
                                  ? room["name"].get<std::string>()
                                  : room["id"].get<std::string>());
-    std::string room_id;
-    std::string label;
+    RoomChoice choice{kCtlOk, {}, {}, time_zone_of(status.body)};
     if (args_.room) {
-      room_id = *args_.room;
-      label = room_id;
+      choice.id = *args_.room;
+      choice.label = choice.id;
       for (const auto& [id, name] : rooms)
-        if (id == room_id) label = name;
+        if (id == choice.id) choice.label = name;
     } else if (rooms.size() == 1) {
-      room_id = rooms[0].first;
-      label = rooms[0].second;
+      choice.id = rooms[0].first;
+      choice.label = rooms[0].second;
     } else if (rooms.empty()) {
       err_ << "nurseryctl: the hub has no rooms\n";
-      return kCtlRefused;
+      choice.exit = kCtlRefused;
     } else {
       std::vector<std::string> ids;
       for (const auto& [id, name] : rooms) ids.push_back(id);
-      return usage(fmt::format("the hub has {} rooms ({}): say which with --room ROOM",
-                               rooms.size(), fmt::join(ids, ", ")));
+      choice.exit = usage(fmt::format("the hub has {} rooms ({}): say which with --room ROOM",
+                                      rooms.size(), fmt::join(ids, ", ")));
     }
+    return choice;
+  }
 
+  int routine() {
+    auto room = pick_room();
+    if (room.exit != kCtlOk) return room.exit;
+    const std::string& room_id = room.id;
+    const std::string& label = room.label;
     auto answer = call("POST", "/api/v1/rooms/" + encode_segment(room_id) + "/routine",
                        routine_request_body(args_));
     if (answer.exit != kCtlOk) return answer.exit;
@@ -163,7 +180,64 @@ class Session {
     const json& routine = answer.body.is_object() && answer.body.contains("routine")
                               ? answer.body["routine"]
                               : answer.body;
-    out_ << format_routine_line(label, routine, time_zone_of(status.body)) << "\n";
+    out_ << format_routine_line(label, routine, room.zone) << "\n";
+    return kCtlOk;
+  }
+
+  int schedule() {
+    auto room = pick_room();
+    if (room.exit != kCtlOk) return room.exit;
+    const std::string target = "/api/v1/rooms/" + encode_segment(room.id) + "/schedules";
+    auto current = call("GET", target);
+    if (current.exit != kCtlOk) return current.exit;
+    if (args_.schedule_action == ScheduleAction::List) {
+      out_ << (args_.json ? dump_json(current.body) + "\n"
+                          : format_schedules(room.label, current.body));
+      return kCtlOk;
+    }
+    json list = current.body.is_object() && current.body["schedules"].is_array()
+                    ? current.body["schedules"]
+                    : json::array();
+    json* found = nullptr;
+    for (auto& s : list)
+      if (s.is_object() && s.value("id", "") == args_.schedule_id) found = &s;
+    if (args_.schedule_action == ScheduleAction::Set) {
+      if (found)
+        *found = merge_schedule(*found, args_.schedule_keys);
+      else
+        list.push_back(merge_schedule(json{{"id", args_.schedule_id}}, args_.schedule_keys));
+    } else if (!found) {
+      err_ << fmt::format("nurseryctl: {} has no schedule \"{}\"\n", room.label, args_.schedule_id);
+      return kCtlRefused;
+    } else {
+      (*found)["enabled"] = args_.schedule_action == ScheduleAction::Enable;
+    }
+    auto answer = call("PUT", target, json{{"schedules", std::move(list)}});
+    if (answer.exit != kCtlOk) return answer.exit;
+    if (args_.json) {
+      out_ << dump_json(answer.body) << "\n";
+      return kCtlOk;
+    }
+    out_ << format_schedules(room.label, answer.body);
+    // What the change means: the next start.
+    auto next =
+        client_.request("GET", "/api/v1/rooms/" + encode_segment(room.id) + "/next?count=1");
+    if (next && next->status == 200) out_ << format_triggers(room.label, next->body, room.zone);
+    return kCtlOk;
+  }
+
+  int next() {
+    auto room = pick_room();
+    if (room.exit != kCtlOk) return room.exit;
+    std::vector<std::string> query;
+    if (args_.count) query.push_back(fmt::format("count={}", *args_.count));
+    if (args_.from) query.push_back("from=" + encode_segment(*args_.from));
+    std::string target = "/api/v1/rooms/" + encode_segment(room.id) + "/next";
+    if (!query.empty()) target += fmt::format("?{}", fmt::join(query, "&"));
+    auto answer = call("GET", target);
+    if (answer.exit != kCtlOk) return answer.exit;
+    out_ << (args_.json ? dump_json(answer.body) + "\n"
+                        : format_triggers(room.label, answer.body, room.zone));
     return kCtlOk;
   }
 

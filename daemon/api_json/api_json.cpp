@@ -202,6 +202,12 @@ nlohmann::json to_json(const HubStatus& status) {
         {"night", room.night},
         {"devices", std::move(devices)},
         {"routine", to_json(room.routine)},
+        {"next_trigger", room.next_trigger ? json{{"at", format_utc(room.next_trigger->at)},
+                                                  {"local", room.next_trigger->local},
+                                                  {"routine", room.next_trigger->routine},
+                                                  {"schedule", room.next_trigger->schedule},
+                                                  {"reason", room.next_trigger->reason}}
+                                           : json(nullptr)},
     });
   }
   return json{

@@ -16,6 +16,8 @@
 #include <system_error>
 #include <utility>
 
+#include "daemon/schedule/schedule.hpp"
+
 namespace nursery {
 
 namespace {
@@ -91,6 +93,33 @@ CREATE TABLE sleep_log (
 -- Ranges by time (the log, the summary) and the latest wake-up of a room.
 CREATE INDEX sleep_log_at ON sleep_log (at);
 CREATE INDEX sleep_log_room_kind_at ON sleep_log (room, kind, at);
+)sql",
+    // 5: schedules per room (one JSON list each, as the API shows it: written
+    // only when a parent changes it), where each room's firing stands, and
+    // the triggers that did not start their routine.
+    R"sql(
+CREATE TABLE schedules (
+  room TEXT PRIMARY KEY,
+  list TEXT NOT NULL  -- JSON {"schedules":[...]}
+);
+CREATE TABLE schedule_checked (
+  room TEXT PRIMARY KEY,
+  at INTEGER NOT NULL  -- ms: the scheduler's last look at its triggers
+);
+CREATE TABLE schedule_fired (
+  room TEXT NOT NULL,
+  schedule TEXT NOT NULL,
+  at INTEGER NOT NULL,  -- ms: the instant of the last trigger fired
+  PRIMARY KEY (room, schedule)
+);
+CREATE TABLE schedule_skips (
+  id INTEGER PRIMARY KEY,
+  at INTEGER NOT NULL,
+  room TEXT NOT NULL,
+  schedule TEXT NOT NULL,
+  routine TEXT NOT NULL,
+  reason TEXT NOT NULL
+);
 )sql",
 };
 
@@ -795,6 +824,137 @@ Expected<std::optional<SleepEntry>> SqliteStore::last_wake_up(std::string_view r
   } catch (const std::exception& e) {
     return store_error(
         fmt::format("cannot read the last wake-up of room {}: {}", std::string(room), e.what()));
+// --- schedules (ScheduleStore) -----------------------------------------------
+
+Expected<std::optional<std::vector<schedule::Schedule>>> SqliteStore::schedules(
+    std::string_view room) {
+  using Result = std::optional<std::vector<schedule::Schedule>>;
+  try {
+    SQLite::Statement st(*db_, "SELECT list FROM schedules WHERE room = ?");
+    st.bind(1, std::string(room));
+    if (!st.executeStep()) return Result{};
+    const std::string text = st.getColumn(0).getString();
+    auto body = nlohmann::json::parse(text, nullptr, /*allow_exceptions=*/false);
+    auto list = schedule::schedules_body_from_json(body);
+    if (!list)
+      return store_error(fmt::format("the stored schedules of room {} are unreadable: {}",
+                                     std::string(room), list.error().message));
+    return Result{std::move(*list)};
+  } catch (const std::exception& e) {
+    return store_error(
+        fmt::format("cannot read the schedules of room {}: {}", std::string(room), e.what()));
+  }
+}
+
+Status SqliteStore::set_schedules(std::string_view room,
+                                  const std::vector<schedule::Schedule>& list) {
+  return write(fmt::format("save the schedules of room {}", std::string(room)), [&]() -> Status {
+    SQLite::Statement st(*db_,
+                         "INSERT INTO schedules (room, list) VALUES (?, ?) "
+                         "ON CONFLICT (room) DO UPDATE SET list = excluded.list");
+    st.bind(1, std::string(room));
+    st.bind(2, schedule::to_json(list).dump());
+    st.exec();
+    return Ok{};
+  });
+}
+
+Expected<SchedulerMark> SqliteStore::scheduler_mark(std::string_view room) {
+  try {
+    SchedulerMark mark;
+    SQLite::Statement checked(*db_, "SELECT at FROM schedule_checked WHERE room = ?");
+    checked.bind(1, std::string(room));
+    if (checked.executeStep()) mark.last_checked = from_ms(checked.getColumn(0).getInt64());
+    SQLite::Statement fired(*db_, "SELECT schedule, at FROM schedule_fired WHERE room = ?");
+    fired.bind(1, std::string(room));
+    while (fired.executeStep())
+      mark.last_fired[fired.getColumn(0).getString()] = from_ms(fired.getColumn(1).getInt64());
+    return mark;
+  } catch (const std::exception& e) {
+    return store_error(fmt::format("cannot read where the schedules of room {} stand: {}",
+                                   std::string(room), e.what()));
+  }
+}
+
+Status SqliteStore::save_scheduler_mark(
+    std::string_view room, TimePoint checked,
+    const std::map<std::string, TimePoint, std::less<>>& fired) {
+  return write(fmt::format("save where the schedules of room {} stand", std::string(room)),
+               [&]() -> Status {
+                 SQLite::Transaction tx(*db_);
+                 SQLite::Statement c(*db_,
+                                     "INSERT INTO schedule_checked (room, at) VALUES (?, ?) "
+                                     "ON CONFLICT (room) DO UPDATE SET at = excluded.at");
+                 c.bind(1, std::string(room));
+                 c.bind(2, to_ms(checked));
+                 c.exec();
+                 for (const auto& [id, at] : fired) {
+                   SQLite::Statement f(*db_,
+                                       "INSERT INTO schedule_fired (room, schedule, at) "
+                                       "VALUES (?, ?, ?) ON CONFLICT (room, schedule) "
+                                       "DO UPDATE SET at = excluded.at");
+                   f.bind(1, std::string(room));
+                   f.bind(2, id);
+                   f.bind(3, to_ms(at));
+                   f.exec();
+                 }
+                 tx.commit();
+                 return Ok{};
+               });
+}
+
+Status SqliteStore::add_schedule_skip(const ScheduleSkip& skip) {
+  return write(fmt::format("record a skipped {} trigger in room {}", skip.schedule, skip.room),
+               [&]() -> Status {
+                 SQLite::Statement st(*db_,
+                                      "INSERT INTO schedule_skips (at, room, schedule, routine, "
+                                      "reason) VALUES (?, ?, ?, ?, ?)");
+                 st.bind(1, to_ms(skip.at));
+                 st.bind(2, skip.room);
+                 st.bind(3, skip.schedule);
+                 st.bind(4, skip.routine);
+                 st.bind(5, skip.reason);
+                 st.exec();
+                 return Ok{};
+               });
+}
+
+Expected<std::vector<ScheduleSkip>> SqliteStore::schedule_skips(std::string_view room,
+                                                                std::size_t limit) {
+  try {
+    SQLite::Statement st(*db_,
+                         "SELECT at, room, schedule, routine, reason FROM schedule_skips "
+                         "WHERE room = ? ORDER BY id DESC LIMIT ?");
+    st.bind(1, std::string(room));
+    st.bind(2, limit_param(limit));
+    std::vector<ScheduleSkip> out;
+    while (st.executeStep())
+      out.push_back(ScheduleSkip{from_ms(st.getColumn(0).getInt64()), st.getColumn(1).getString(),
+                                 st.getColumn(2).getString(), st.getColumn(3).getString(),
+                                 st.getColumn(4).getString()});
+    return out;
+  } catch (const std::exception& e) {
+    return store_error(fmt::format("cannot read the skipped triggers of room {}: {}",
+                                   std::string(room), e.what()));
+  }
+}
+
+Expected<std::optional<TimePoint>> SqliteStore::last_wake_time(std::string_view room) {
+  using Result = std::optional<TimePoint>;
+  try {
+    // The sleep log's table (room, kind, at in ms) may come from a later
+    // migration than this one: without it nothing is logged yet.
+    SQLite::Statement table(*db_,
+                            "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = "
+                            "'sleep_log'");
+    if (!table.executeStep()) return Result{};
+    SQLite::Statement st(*db_, "SELECT max(at) FROM sleep_log WHERE room = ? AND kind = 'awake'");
+    st.bind(1, std::string(room));
+    if (!st.executeStep() || st.isColumnNull(0)) return Result{};
+    return Result{from_ms(st.getColumn(0).getInt64())};
+  } catch (const std::exception& e) {
+    return store_error(
+        fmt::format("cannot read the last wake-up in room {}: {}", std::string(room), e.what()));
   }
 }
 

@@ -56,6 +56,7 @@
 #include <string>
 
 #include "daemon/run_store.hpp"
+#include "daemon/schedule_store.hpp"
 
 namespace SQLite {
 class Database;
@@ -72,7 +73,7 @@ struct StoreOptions {
   std::size_t reserve_kib = 64;    // 0: no reserve
 };
 
-class SqliteStore final : public RunStore {
+class SqliteStore final : public RunStore, public ScheduleStore {
  public:
   // The schema version this code writes; open() migrates older files to it.
   static int latest_schema_version();
@@ -118,6 +119,20 @@ class SqliteStore final : public RunStore {
 
   StoreHealth health() const override;
   Expected<std::optional<TimePoint>> latest_time() override;
+
+  // ScheduleStore: tables schedules (one JSON list per room), schedule_checked,
+  // schedule_fired and schedule_skips; the wake-up is read from sleep_log.
+  Expected<std::optional<std::vector<schedule::Schedule>>> schedules(
+      std::string_view room) override;
+  Status set_schedules(std::string_view room,
+                       const std::vector<schedule::Schedule>& schedules) override;
+  Expected<SchedulerMark> scheduler_mark(std::string_view room) override;
+  Status save_scheduler_mark(std::string_view room, TimePoint checked,
+                             const std::map<std::string, TimePoint, std::less<>>& fired) override;
+  Status add_schedule_skip(const ScheduleSkip& skip) override;
+  Expected<std::vector<ScheduleSkip>> schedule_skips(std::string_view room,
+                                                     std::size_t limit) override;
+  Expected<std::optional<TimePoint>> last_wake_time(std::string_view room) override;
 
   // The text of PRAGMA integrity_check: "ok" for a healthy file, otherwise
   // SQLite's description of each problem, one per line.
