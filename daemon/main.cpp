@@ -231,6 +231,12 @@ class CurrentHub final : public HubApi {
                                      const DeviceRequest& r) override {
     return hub->set_device(room, device, r);
   }
+  Expected<SleepEntry> add_sleep_entry(const SleepEntryRequest& r) override {
+    return hub->add_sleep_entry(r);
+  }
+  Expected<SleepLogData> sleep_log(const SleepLogQuery& query) const override {
+    return hub->sleep_log(query);
+  }
 };
 
 class Daemon {

@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "daemon/api_json/api_json.hpp"
+#include "web/sleep_log_routes.hpp"
 
 namespace nursery {
 namespace {
@@ -92,11 +93,9 @@ Expected<std::size_t> parse_limit(std::string_view text) {
   return limit;
 }
 
-// The query of GET /runs: room, routine and limit, each at most once.
-Expected<RunQuery> parse_runs_query(std::string_view query) {
-  RunQuery out;
-  out.limit = kDefaultRunsLimit;
-  std::vector<std::string> seen;
+// A query's keys and values, percent-decoded, each key at most once.
+Expected<QueryParams> parse_query_params(std::string_view query) {
+  QueryParams params;
   for (auto pair : split(query, '&')) {
     if (pair.empty()) continue;  // "a=1&&b=2", a trailing '&'
     const auto eq = pair.find('=');
@@ -106,21 +105,32 @@ Expected<RunQuery> parse_runs_query(std::string_view query) {
     if (!key || !value)
       return invalid_request(
           fmt::format("the query parameter {} has a broken %-escape", shown(pair)));
-    if (std::find(seen.begin(), seen.end(), *key) != seen.end())
+    if (std::any_of(params.begin(), params.end(), [&](const auto& p) { return p.first == *key; }))
       return invalid_request(fmt::format("the query parameter {} is given twice", shown(*key)));
-    seen.push_back(*key);
-    if (*key == "room" || *key == "routine") {
-      if (value->empty())
-        return invalid_request(fmt::format("{} needs an id, as in ?{}", *key,
-                                           *key == "room" ? "room=nursery" : "routine=bedtime"));
-      (*key == "room" ? out.room : out.routine) = std::move(*value);
-    } else if (*key == "limit") {
-      auto limit = parse_limit(*value);
+    params.emplace_back(std::move(*key), std::move(*value));
+  }
+  return params;
+}
+
+// The query of GET /runs: room, routine and limit, each at most once.
+Expected<RunQuery> parse_runs_query(std::string_view query) {
+  RunQuery out;
+  out.limit = kDefaultRunsLimit;
+  auto params = parse_query_params(query);
+  if (!params) return params.error();
+  for (auto& [key, value] : *params) {
+    if (key == "room" || key == "routine") {
+      if (value.empty())
+        return invalid_request(fmt::format("{} needs an id, as in ?{}", key,
+                                           key == "room" ? "room=nursery" : "routine=bedtime"));
+      (key == "room" ? out.room : out.routine) = std::move(value);
+    } else if (key == "limit") {
+      auto limit = parse_limit(value);
       if (!limit) return limit.error();
       out.limit = *limit;
     } else {
       return invalid_request(fmt::format(
-          "unknown query parameter {}: /api/v1/runs takes room, routine and limit", shown(*key)));
+          "unknown query parameter {}: /api/v1/runs takes room, routine and limit", shown(key)));
     }
   }
   return out;
@@ -201,6 +211,23 @@ ApiReply route(HubApi& hub, std::string_view method, std::string_view target,
   if (segments.size() == 1 && segments[0] == "runs") {
     if (method != "GET") return method_not_allowed(method, path, "GET");
     return get_runs(hub, query);
+  }
+  if (segments.size() == 1 && segments[0] == "sleep-log") {
+    if (method != "GET" && method != "POST") return method_not_allowed(method, path, "GET, POST");
+    if (method == "POST") {
+      auto parsed = parse_body(body);
+      if (!parsed) return from_error(parsed.error());
+      return post_sleep_entry(hub, *parsed);
+    }
+    auto params = parse_query_params(query);
+    if (!params) return from_error(params.error());
+    return get_sleep_log(hub, *params);
+  }
+  if (segments.size() == 2 && segments[0] == "sleep-log" && segments[1] == "summary") {
+    if (method != "GET") return method_not_allowed(method, path, "GET");
+    auto params = parse_query_params(query);
+    if (!params) return from_error(params.error());
+    return get_sleep_summary(hub, *params);
   }
   if (segments.size() == 3 && segments[0] == "rooms" && segments[2] == "routine") {
     if (method != "POST") return method_not_allowed(method, path, "POST");

@@ -7,6 +7,9 @@
 #include <cstdint>
 #include <vector>
 
+#include "daemon/schedule/civil_time.hpp"
+#include "daemon/schedule/time_text.hpp"
+
 namespace nursery {
 namespace {
 
@@ -21,6 +24,7 @@ constexpr CommandName kCommands[] = {
     {"help", CtlCommand::Help}, {"status", CtlCommand::ShowStatus}, {"start", CtlCommand::Start},
     {"stop", CtlCommand::Stop}, {"pause", CtlCommand::Pause},       {"resume", CtlCommand::Resume},
     {"skip", CtlCommand::Skip}, {"runs", CtlCommand::Runs},         {"set", CtlCommand::Set},
+    {"log", CtlCommand::Log},   {"summary", CtlCommand::Summary},
 };
 
 std::optional<CtlCommand> find_command(std::string_view name) {
@@ -141,6 +145,24 @@ Expected<CtlArgs> parse_ctl_args(std::span<const std::string> args, const char* 
       if (value->empty() || ec != std::errc{} || end != value->data() + value->size())
         return usage_error(fmt::format("--limit needs a number, got \"{}\"", *value));
       out.limit = limit;
+    } else if (arg == "--at" || arg.starts_with("--at=")) {
+      auto value = option_value(args, i, "--at");
+      if (!value) return value.error();
+      if (value->empty())
+        return usage_error("--at needs a time, like 19:45 or 2026-12-01T19:45:00Z");
+      out.at = *value;
+    } else if (arg == "--note" || arg.starts_with("--note=")) {
+      auto value = option_value(args, i, "--note");
+      if (!value) return value.error();
+      out.note = *value;
+    } else if (arg == "--days" || arg.starts_with("--days=")) {
+      auto value = option_value(args, i, "--days");
+      if (!value) return value.error();
+      int days = 0;
+      auto [end, ec] = std::from_chars(value->data(), value->data() + value->size(), days);
+      if (value->empty() || ec != std::errc{} || end != value->data() + value->size())
+        return usage_error(fmt::format("--days needs a number, got \"{}\"", *value));
+      out.days = days;  // the server says what range it takes
     } else if (!arg.starts_with("--") && arg.size() > 1 && arg[1] >= '0' && arg[1] <= '9') {
       positional.emplace_back(arg);  // a negative number, e.g. in `set … volume=-3`
     } else {
@@ -172,12 +194,25 @@ Expected<CtlArgs> parse_ctl_args(std::span<const std::string> args, const char* 
       out.values = std::move(*values);
       break;
     }
+    case CtlCommand::Log:
+      if (rest.size() > 1)
+        return usage_error("log takes at most one kind: asleep, awake or waking");
+      if (rest.size() == 1) {
+        if (rest[0] != "asleep" && rest[0] != "awake" && rest[0] != "waking")
+          return usage_error(fmt::format("log takes asleep, awake or waking, got \"{}\"", rest[0]));
+        out.sleep_kind = rest[0];
+      }
+      break;
     default:
       if (!rest.empty())
         return usage_error(fmt::format("{} takes no arguments", ctl_command_name(out.command)));
   }
   if (out.limit && out.command != CtlCommand::Runs)
     return usage_error("--limit only applies to runs");
+  if ((out.at || out.note) && !(out.command == CtlCommand::Log && out.sleep_kind))
+    return usage_error("--at and --note only apply to log asleep|awake|waking");
+  if (out.days && out.command != CtlCommand::Summary && out.command != CtlCommand::Log)
+    return usage_error("--days only applies to log and summary");
   if (routine_option) {
     if (out.command != CtlCommand::Runs)
       return usage_error(out.command == CtlCommand::Start
@@ -194,6 +229,25 @@ nlohmann::json routine_request_body(const CtlArgs& args) {
   return body;
 }
 
+Expected<std::string> resolve_log_time(std::string_view text, std::string_view zone_name,
+                                       std::chrono::system_clock::time_point now) {
+  if (schedule::parse_instant(text)) return std::string(text);
+  const auto time = schedule::parse_time_of_day(text);
+  if (!time)
+    return usage_error(fmt::format(
+        "--at needs HH:MM (today, local) or ISO 8601 like 2026-12-01T19:45:00Z, got \"{}\"", text));
+  auto zone = schedule::find_zone(zone_name.empty() ? "UTC" : zone_name);
+  if (!zone) return usage_error(zone.error().message);
+  const auto instant = std::chrono::time_point_cast<std::chrono::milliseconds>(now);
+  auto day = schedule::local_date(**zone, instant);
+  auto at = schedule::resolve_local(**zone, day, *time).at;
+  if (at > instant) {
+    day = date::year_month_day{date::sys_days{day} - date::days{1}};
+    at = schedule::resolve_local(**zone, day, *time).at;
+  }
+  return schedule::format_utc(at);
+}
+
 std::string ctl_usage() {
   return R"(Usage: nurseryctl [--socket PATH] [--json] [--room ROOM] COMMAND
 
@@ -206,6 +260,12 @@ Commands:
   runs [--limit N] [--routine ROUTINE]
                      recent routine runs, newest first, of every room (--room:
                      that room's only; --routine: that routine's only)
+  log [--days N]     the sleep log: the nights, then every entry and run (14 days)
+  log asleep|awake|waking [--at TIME] [--note TEXT]
+                     add to the sleep log; TIME is HH:MM (the latest one not
+                     ahead, in the hub's zone) or ISO 8601; default now
+  summary [--days N] bedtime consistency, time to sleep, wakings, night length
+                     over N days (default 14), and the next predicted sleep
   set ROOM DEVICE KEY=VALUE...
                      set a device by hand, e.g.
                        nurseryctl set nursery night-light on=true brightness=10%
@@ -215,8 +275,8 @@ Commands:
 Options:
   --socket PATH      the control socket (default: $RUNTIME_DIRECTORY/control.sock,
                      else /run/nurseryd/control.sock)
-  --room ROOM        the room for start, stop, pause, resume and skip (needed
-                     when the hub has more than one room), or of runs
+  --room ROOM        the room for start, stop, pause, resume, skip, log and
+                     summary (needed when the hub has more than one room), or of runs
   --json             print the server's JSON as it is, for scripts
   -h, --help         this help
 

@@ -5,6 +5,7 @@
 // that the rules are the ones every surface shares.
 // Pure functions; never throw.
 
+#include <chrono>
 #include <cstddef>
 #include <filesystem>
 #include <nlohmann/json.hpp>
@@ -23,7 +24,19 @@ inline constexpr int kCtlRefused = 1;   // the server answered with an error
 inline constexpr int kCtlUsage = 2;     // the command line is wrong
 inline constexpr int kCtlNoServer = 3;  // nothing answered on the socket
 
-enum class CtlCommand { Help, ShowStatus, Start, Stop, Pause, Resume, Skip, Runs, Set };
+enum class CtlCommand {
+  Help,
+  ShowStatus,
+  Start,
+  Stop,
+  Pause,
+  Resume,
+  Skip,
+  Runs,
+  Set,
+  Log,
+  Summary
+};
 
 struct CtlArgs {
   CtlCommand command = CtlCommand::Help;
@@ -34,7 +47,19 @@ struct CtlArgs {
   std::string device;                  // set ROOM DEVICE
   nlohmann::json values;               // set: the request body
   std::optional<std::size_t> limit;    // runs --limit N
+  // log [asleep|awake|waking] [--at TIME] [--note TEXT]; summary [--days N]
+  std::optional<std::string> sleep_kind;  // none: list the recent log
+  std::optional<std::string> at;          // as typed: "19:45" or ISO 8601
+  std::optional<std::string> note;
+  std::optional<int> days;
 };
+
+// `--at` of `log`: "HH:MM" is that wall time in `zone` on the latest day on
+// which it is not ahead of `now` (so "23:50" typed at 00:10 is last night);
+// anything else must be ISO 8601 with its zone and is sent as it is.
+// An Error (code "usage") for neither.
+Expected<std::string> resolve_log_time(std::string_view text, std::string_view zone,
+                                       std::chrono::system_clock::time_point now);
 
 // $RUNTIME_DIRECTORY/control.sock when set (its first entry, if it lists
 // several), else /run/nurseryd/control.sock.
