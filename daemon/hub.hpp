@@ -84,6 +84,9 @@ class Hub final : public HubApi,
   Expected<std::vector<RunRecord>> runs(const RunQuery& query) const override;
   Expected<CommandResult> set_device(std::string_view room, std::string_view device,
                                      const DeviceRequest& request) override;
+  // The sleep log (hub_sleep_log.cpp).
+  Expected<SleepEntry> add_sleep_entry(const SleepEntryRequest& request) override;
+  Expected<SleepLogData> sleep_log(const SleepLogQuery& query) const override;
 
  private:
   // DeviceListener

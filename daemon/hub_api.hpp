@@ -10,6 +10,7 @@
 
 #include "clock.hpp"
 #include "config/values.hpp"
+#include "daemon/schedule/wake_window.hpp"
 #include "device.hpp"
 #include "expected.hpp"
 #include "run_store.hpp"
@@ -147,6 +148,45 @@ struct BleScanStatus {
   std::vector<BleScanDevice> devices;
 };
 
+// A parent's sleep-log entry, as a surface parsed it. The hub checks what
+// needs its knowledge: the room (may be left out when the hub has one), the
+// time (not far ahead of the hub's clock).
+struct SleepEntryRequest {
+  std::optional<std::string> room;
+  SleepKind kind = SleepKind::Asleep;
+  std::optional<TimePoint> at;  // default: now
+  std::string note;
+  CommandSource source = CommandSource::Control;
+};
+
+// How far ahead of the hub's clock an entry may be (a phone's clock a
+// little off), and the longest note.
+inline constexpr Duration kSleepEntryMaxAhead = std::chrono::minutes(5);
+inline constexpr std::size_t kSleepNoteMaxChars = 500;
+
+// Which part of the log: entries with from <= at < to and runs started in
+// [from, to), of one room or (unset) every room.
+struct SleepLogQuery {
+  std::optional<std::string> room;
+  TimePoint from;
+  TimePoint to;
+};
+
+// The log, and what reading it needs (which routines are bedtimes, the
+// child's age, the hub's zone), so that every surface reads it alike.
+struct SleepLogData {
+  std::vector<RunRecord> runs;                // oldest first
+  std::vector<SleepEntry> entries;            // oldest first
+  std::vector<std::string> bedtime_routines;  // ids of the routines of kind bedtime
+  std::vector<std::string> rooms;             // the rooms the query covers
+  // Per room of `rooms`: its last logged wake-up, whenever it was.
+  std::vector<std::optional<SleepEntry>> last_wake_ups;
+  std::optional<std::chrono::sys_days> birth_date;
+  schedule::WakeWindowTable wake_windows;
+  std::string time_zone;
+  TimePoint now;
+};
+
 class HubApi {
  public:
   virtual ~HubApi() = default;
@@ -182,6 +222,15 @@ class HubApi {
                                                  std::size_t count) const;
   // Sun times of a local date at the hub's location (default: today).
   virtual Expected<schedule::SunDay> sun(std::optional<date::year_month_day> day) const;
+  // The sleep log.
+  // Stores a parent's entry and returns it as stored. "unknown_room" (404);
+  // "invalid_request" (400) for no room on a hub with several;
+  // "invalid_value" (400) for a time more than kSleepEntryMaxAhead ahead.
+  virtual Expected<SleepEntry> add_sleep_entry(const SleepEntryRequest& request) = 0;
+  // The runs and entries of the query, with what it takes to read them.
+  // "unknown_room" (404) for a room the config lacks; "invalid_value" (400)
+  // for `to` not after `from`, or more than 367 days apart.
+  virtual Expected<SleepLogData> sleep_log(const SleepLogQuery& query) const = 0;
 };
 
 }  // namespace nursery

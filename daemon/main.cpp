@@ -284,6 +284,12 @@ class CurrentHub final : public HubApi {
   Expected<schedule::SunDay> sun(std::optional<date::year_month_day> day) const override {
     return scheduler->sun(day);
   }
+  Expected<SleepEntry> add_sleep_entry(const SleepEntryRequest& r) override {
+    return hub->add_sleep_entry(r);
+  }
+  Expected<SleepLogData> sleep_log(const SleepLogQuery& query) const override {
+    return hub->sleep_log(query);
+  }
 };
 
 class Daemon {

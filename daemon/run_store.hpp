@@ -47,6 +47,9 @@ struct RunQuery {
   std::optional<std::string> room{};
   std::optional<std::string> routine{};
   std::size_t limit = 50;
+  // Runs started in [started_from, started_before) only (the sleep log).
+  std::optional<TimePoint> started_from{};
+  std::optional<TimePoint> started_before{};
 };
 
 struct EventRecord {

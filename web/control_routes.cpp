@@ -10,6 +10,7 @@
 
 #include "daemon/api_json/api_json.hpp"
 #include "schedule_routes.hpp"
+#include "web/sleep_log_routes.hpp"
 
 namespace nursery {
 namespace {
@@ -113,7 +114,7 @@ Expected<RunQuery> parse_runs_query(std::string_view query) {
       out.limit = *limit;
     } else {
       return invalid_request(fmt::format(
-          "unknown query parameter {}: /api/v1/runs takes room, routine and limit", shown(*key)));
+          "unknown query parameter {}: /api/v1/runs takes room, routine and limit", shown(key)));
     }
   }
   return out;
@@ -246,6 +247,23 @@ ApiReply route(HubApi& hub, std::string_view method, std::string_view target,
   if (segments.size() == 1 && segments[0] == "runs") {
     if (method != "GET") return method_not_allowed(method, path, "GET");
     return get_runs(hub, query);
+  }
+  if (segments.size() == 1 && segments[0] == "sleep-log") {
+    if (method != "GET" && method != "POST") return method_not_allowed(method, path, "GET, POST");
+    if (method == "POST") {
+      auto parsed = parse_body(body);
+      if (!parsed) return from_error(parsed.error());
+      return post_sleep_entry(hub, *parsed);
+    }
+    auto params = routes::parse_query(query);
+    if (!params) return from_error(params.error());
+    return get_sleep_log(hub, *params);
+  }
+  if (segments.size() == 2 && segments[0] == "sleep-log" && segments[1] == "summary") {
+    if (method != "GET") return method_not_allowed(method, path, "GET");
+    auto params = routes::parse_query(query);
+    if (!params) return from_error(params.error());
+    return get_sleep_summary(hub, *params);
   }
   if (segments.size() == 3 && segments[0] == "rooms" && segments[2] == "routine") {
     if (method != "POST") return method_not_allowed(method, path, "POST");

@@ -25,6 +25,10 @@ struct ApiReply {
   int status = 200;
   nlohmann::json body;
   std::string allow;  // the methods a known path takes, for a 405
+  // A body that is not JSON (the sleep log as CSV): sent as it is, with
+  // this content type, in place of `body`.
+  std::string content_type{};
+  std::string text{};
 };
 
 // `target` is the request target as sent ("/api/v1/runs?room=nursery&limit=5").

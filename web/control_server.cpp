@@ -74,10 +74,11 @@ Error listen_error(const std::filesystem::path& path, std::string_view reason) {
 Response make_response(const ApiReply& reply, unsigned version, bool keep_alive) {
   Response res{static_cast<http::status>(reply.status), version};
   res.set(http::field::server, "nurseryd");
-  res.set(http::field::content_type, "application/json");
+  const bool text = !reply.content_type.empty();
+  res.set(http::field::content_type, text ? reply.content_type : "application/json");
   res.set(http::field::cache_control, "no-store");
   if (!reply.allow.empty()) res.set(http::field::allow, reply.allow);
-  res.body() = dump_json(reply.body) + "\n";
+  res.body() = text ? reply.text : dump_json(reply.body) + "\n";
   res.keep_alive(keep_alive);
   res.prepare_payload();
   return res;

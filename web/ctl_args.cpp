@@ -7,6 +7,9 @@
 #include <cstdint>
 #include <vector>
 
+#include "daemon/schedule/civil_time.hpp"
+#include "daemon/schedule/time_text.hpp"
+
 namespace nursery {
 namespace {
 
@@ -23,7 +26,8 @@ constexpr CommandName kCommands[] = {
     {"pause", CtlCommand::Pause}, {"resume", CtlCommand::Resume},
     {"skip", CtlCommand::Skip},   {"runs", CtlCommand::Runs},
     {"set", CtlCommand::Set},     {"schedule", CtlCommand::Schedule},
-    {"next", CtlCommand::Next},    {"ble", CtlCommand::BleScan},
+    {"next", CtlCommand::Next},   {"ble", CtlCommand::BleScan},
+    {"log", CtlCommand::Log},     {"summary", CtlCommand::Summary},
 };
 
 std::optional<CtlCommand> find_command(std::string_view name) {
@@ -251,6 +255,22 @@ Expected<CtlArgs> parse_ctl_args(std::span<const std::string> args, const char* 
       auto seconds = number_option(args, i, "--seconds");
       if (!seconds) return seconds.error();
       out.seconds = static_cast<long>(*seconds);
+    } else if (arg == "--at" || arg.starts_with("--at=")) {
+      auto value = option_value(args, i, "--at");
+      if (!value) return value.error();
+      if (value->empty())
+        return usage_error("--at needs a time, like 19:45 or 2026-12-01T19:45:00Z");
+      out.at = *value;
+    } else if (arg == "--note" || arg.starts_with("--note=")) {
+      auto value = option_value(args, i, "--note");
+      if (!value) return value.error();
+      out.note = *value;
+    } else if (arg == "--days" || arg.starts_with("--days=")) {
+      auto days = number_option(args, i, "--days");
+      if (!days) return days.error();
+      // The server says what range it takes; a value too large for an int
+      // is sent as one it refuses.
+      out.days = static_cast<int>(std::min<std::size_t>(*days, 100'000));
     } else if (!arg.starts_with("--") && arg.size() > 1 && arg[1] >= '0' && arg[1] <= '9') {
       positional.emplace_back(arg);  // a negative number, e.g. in `set … volume=-3`
     } else {
@@ -290,6 +310,15 @@ Expected<CtlArgs> parse_ctl_args(std::span<const std::string> args, const char* 
       if (auto problem = parse_schedule_command(rest, out)) return *problem;
       break;
     }
+    case CtlCommand::Log:
+      if (rest.size() > 1)
+        return usage_error("log takes at most one kind: asleep, awake or waking");
+      if (rest.size() == 1) {
+        if (rest[0] != "asleep" && rest[0] != "awake" && rest[0] != "waking")
+          return usage_error(fmt::format("log takes asleep, awake or waking, got \"{}\"", rest[0]));
+        out.sleep_kind = rest[0];
+      }
+      break;
     default:
       if (!rest.empty())
         return usage_error(fmt::format("{} takes no arguments", ctl_command_name(out.command)));
@@ -300,6 +329,10 @@ Expected<CtlArgs> parse_ctl_args(std::span<const std::string> args, const char* 
     return usage_error("--count and --from only apply to next");
   if (out.limit && out.command != CtlCommand::Runs)
     return usage_error("--limit only applies to runs");
+  if ((out.at || out.note) && !(out.command == CtlCommand::Log && out.sleep_kind))
+    return usage_error("--at and --note only apply to log asleep|awake|waking");
+  if (out.days && out.command != CtlCommand::Summary && out.command != CtlCommand::Log)
+    return usage_error("--days only applies to log and summary");
   if (routine_option) {
     if (out.command != CtlCommand::Runs)
       return usage_error(out.command == CtlCommand::Start
@@ -314,6 +347,25 @@ nlohmann::json routine_request_body(const CtlArgs& args) {
   nlohmann::json body{{"action", std::string(ctl_command_name(args.command))}};
   if (args.command == CtlCommand::Start && args.routine) body["routine"] = *args.routine;
   return body;
+}
+
+Expected<std::string> resolve_log_time(std::string_view text, std::string_view zone_name,
+                                       std::chrono::system_clock::time_point now) {
+  if (schedule::parse_instant(text)) return std::string(text);
+  const auto time = schedule::parse_time_of_day(text);
+  if (!time)
+    return usage_error(fmt::format(
+        "--at needs HH:MM (today, local) or ISO 8601 like 2026-12-01T19:45:00Z, got \"{}\"", text));
+  auto zone = schedule::find_zone(zone_name.empty() ? "UTC" : zone_name);
+  if (!zone) return usage_error(zone.error().message);
+  const auto instant = std::chrono::time_point_cast<std::chrono::milliseconds>(now);
+  auto day = schedule::local_date(**zone, instant);
+  auto at = schedule::resolve_local(**zone, day, *time).at;
+  if (at > instant) {
+    day = date::year_month_day{date::sys_days{day} - date::days{1}};
+    at = schedule::resolve_local(**zone, day, *time).at;
+  }
+  return schedule::format_utc(at);
 }
 
 std::string ctl_usage() {
@@ -344,6 +396,12 @@ Commands:
   next [--count N] [--from TIME]
                      what the room's schedules will start next (N from 1 to
                      100, default 5; TIME as 2027-03-28T19:30:00+02:00)
+  log [--days N]     the sleep log: the nights, then every entry and run (14 days)
+  log asleep|awake|waking [--at TIME] [--note TEXT]
+                     add to the sleep log; TIME is HH:MM (the latest one not
+                     ahead, in the hub's zone) or ISO 8601; default now
+  summary [--days N] bedtime consistency, time to sleep, wakings, night length
+                     over N days (default 14), and the next predicted sleep
   set ROOM DEVICE KEY=VALUE...
                      set a device by hand, e.g.
                        nurseryctl set nursery night-light on=true brightness=10%
@@ -356,9 +414,9 @@ Commands:
 Options:
   --socket PATH      the control socket (default: $RUNTIME_DIRECTORY/control.sock,
                      else /run/nurseryd/control.sock)
-  --room ROOM        the room for start, stop, pause, resume, skip, schedule
-                     and next (needed when the hub has more than one room),
-                     or of runs
+  --room ROOM        the room for start, stop, pause, resume, skip, schedule,
+                     next, log and summary (needed when the hub has more than
+                     one room), or of runs
   --json             print the server's JSON as it is, for scripts
   -h, --help         this help
 

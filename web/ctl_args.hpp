@@ -5,6 +5,7 @@
 // that the rules are the ones every surface shares.
 // Pure functions; never throw.
 
+#include <chrono>
 #include <cstddef>
 #include <filesystem>
 #include <nlohmann/json.hpp>
@@ -35,7 +36,9 @@ enum class CtlCommand {
   Set,
   Schedule,
   Next,
-  BleScan
+  BleScan,
+  Log,
+  Summary
 };
 
 // `nurseryctl schedule ACTION ...`
@@ -56,6 +59,11 @@ struct CtlArgs {
   nlohmann::json schedule_keys;      // schedule set: the fields given; null removes one
   std::optional<std::size_t> count;  // next --count N
   std::optional<std::string> from;   // next --from TIME
+  // log [asleep|awake|waking] [--at TIME] [--note TEXT]; summary [--days N]
+  std::optional<std::string> sleep_kind;  // none: list the recent log
+  std::optional<std::string> at;          // as typed: "19:45" or ISO 8601
+  std::optional<std::string> note;
+  std::optional<int> days;
 };
 
 // The KEY=VALUE words of `schedule set` into schedule fields: days as a
@@ -66,6 +74,13 @@ Expected<nlohmann::json> parse_schedule_assignments(std::span<const std::string>
 // `base` (a schedule as GET shows it, or {"id":…}) with `keys` applied: a
 // trigger given (at, sun or wake_window) replaces the one there.
 nlohmann::json merge_schedule(nlohmann::json base, const nlohmann::json& keys);
+
+// `--at` of `log`: "HH:MM" is that wall time in `zone` on the latest day on
+// which it is not ahead of `now` (so "23:50" typed at 00:10 is last night);
+// anything else must be ISO 8601 with its zone and is sent as it is.
+// An Error (code "usage") for neither.
+Expected<std::string> resolve_log_time(std::string_view text, std::string_view zone,
+                                       std::chrono::system_clock::time_point now);
 
 // $RUNTIME_DIRECTORY/control.sock when set (its first entry, if it lists
 // several), else /run/nurseryd/control.sock.

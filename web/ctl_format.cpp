@@ -77,6 +77,7 @@ std::string table(const std::vector<std::vector<std::string>>& rows, std::string
       line += row[c];
       if (c + 1 < row.size()) line += std::string(width[c] - row[c].size() + 2, ' ');
     }
+    while (!line.empty() && line.back() == ' ') line.pop_back();  // an empty last cell
     out += line + "\n";
   }
   return out;
@@ -183,6 +184,48 @@ std::string format_status(const nlohmann::json& status) {
   return out;
 }
 
+namespace {
+
+// table() for rows of a fixed width.
+template <std::size_t N>
+std::string format_table(const std::vector<std::array<std::string, N>>& rows) {
+  std::vector<std::vector<std::string>> cells;
+  cells.reserve(rows.size());
+  for (const auto& row : rows) cells.emplace_back(row.begin(), row.end());
+  return table(cells);
+}
+
+// "45 min", "10h 5m"; "-" when unknown.
+std::string minutes_text(const json& object, std::string_view key) {
+  const auto m = number(object, key);
+  if (!m) return "-";
+  const long total = std::lround(*m);
+  if (total < 60) return fmt::format("{} min", total);
+  return fmt::format("{}h {:02}m", total / 60, total % 60);
+}
+
+std::string local_or_dash(const json& object, std::string_view key, std::string_view time_zone,
+                          std::string_view pattern) {
+  const json* value = field(object, key);
+  if (!value || !value->is_string()) return "-";
+  return format_time(value->get<std::string>(), time_zone, pattern);
+}
+
+std::string nights_table(const json& nights, std::string_view time_zone) {
+  using Row = std::array<std::string, 6>;
+  std::vector<Row> rows{{"NIGHT", "BEDTIME", "ASLEEP", "TO SLEEP", "WAKINGS", "WOKE (LENGTH)"}};
+  for (const auto& n : nights) {
+    std::string woke = local_or_dash(n, "woke_at", time_zone, "%H:%M");
+    if (woke != "-") woke += " (" + minutes_text(n, "night_length_minutes") + ")";
+    rows.push_back({text(n, "date"), local_or_dash(n, "bedtime", time_zone, "%H:%M"),
+                    local_or_dash(n, "asleep_at", time_zone, "%H:%M"),
+                    minutes_text(n, "time_to_sleep_minutes"), text(n, "wakings"), woke});
+  }
+  return format_table(rows);
+}
+
+}  // namespace
+
 std::string format_runs(const nlohmann::json& runs, std::string_view time_zone) {
   const json& list = array_or_empty(runs, "runs");
   if (list.empty()) return "No runs yet.\n";
@@ -242,6 +285,71 @@ std::string format_triggers(std::string_view room_label, const nlohmann::json& p
   for (const auto& skip : array_or_empty(plan, "skipped"))
     out += fmt::format("  skipped {} {}: {}\n", text(skip, "schedule"), text(skip, "date", ""),
                        text(skip, "reason"));
+  return out;
+}
+
+std::string format_sleep_entry(const nlohmann::json& entry, std::string_view time_zone) {
+  std::string line =
+      fmt::format("Logged {} at {} in {}", text(entry, "kind"),
+                  format_time(text(entry, "at"), time_zone, "%Y-%m-%d %H:%M"), text(entry, "room"));
+  const std::string note = text(entry, "note", "");
+  if (!note.empty()) line += fmt::format(" ({})", note);
+  return line + "\n";
+}
+
+std::string format_sleep_log(const nlohmann::json& log, std::string_view time_zone) {
+  const json& nights = array_or_empty(log, "nights");
+  const json& entries = array_or_empty(log, "entries");
+  const json& runs = array_or_empty(log, "runs");
+  if (nights.empty() && entries.empty() && runs.empty())
+    return "Nothing in the sleep log for this time.\n";
+  std::string out;
+  if (!nights.empty()) out += nights_table(nights, time_zone) + "\n";
+  // Entries and runs in one list, by time (the ISO 8601 UTC texts sort as times).
+  using Row = std::array<std::string, 4>;
+  std::vector<std::pair<std::string, Row>> items;
+  for (const auto& e : entries)
+    items.push_back({text(e, "at"), Row{local_or_dash(e, "at", time_zone, "%Y-%m-%d %H:%M"),
+                                        text(e, "room"), text(e, "kind"), text(e, "note", "")}});
+  for (const auto& r : runs) {
+    std::string what = text(r, "routine") + " " + text(r, "outcome", "running");
+    items.push_back(
+        {text(r, "started_at"), Row{local_or_dash(r, "started_at", time_zone, "%Y-%m-%d %H:%M"),
+                                    text(r, "room"), "run", what}});
+  }
+  std::stable_sort(items.begin(), items.end(),
+                   [](const auto& a, const auto& b) { return a.first < b.first; });
+  std::vector<Row> rows{{"WHEN", "ROOM", "WHAT", "NOTE"}};
+  for (auto& [at, row] : items) rows.push_back(std::move(row));
+  return out + format_table(rows);
+}
+
+std::string format_sleep_summary(const nlohmann::json& s, std::string_view time_zone) {
+  std::string out = fmt::format("{}: {} night(s) in the last {} days\n", text(s, "room"),
+                                text(s, "nights"), text(s, "days"));
+  const auto sd = number(s, "bedtime_sd_minutes");
+  out += fmt::format("  bedtime         {} on average, {}\n", text(s, "mean_bedtime", "-"),
+                     sd ? fmt::format("within ±{:.0f} min (standard deviation)", *sd)
+                        : std::string("consistency needs two nights"));
+  out += fmt::format("  time to sleep   {} on average\n",
+                     minutes_text(s, "mean_time_to_sleep_minutes"));
+  const auto wakings = number(s, "wakings_per_night");
+  out += fmt::format("  wakings         {} per night\n",
+                     wakings ? fmt::format("{:.1f}", *wakings) : std::string("-"));
+  out += fmt::format("  night length    {} on average\n",
+                     minutes_text(s, "mean_night_length_minutes"));
+  static const json none = json::object();
+  const json* next = field(s, "next_sleep");
+  const json& n = next && next->is_object() ? *next : none;
+  const json* at = field(n, "at");
+  out += fmt::format(
+      "  next sleep      {}\n",
+      at && at->is_string()
+          ? fmt::format("{} ({})", format_time(at->get<std::string>(), time_zone, "%H:%M"),
+                        text(n, "reason"))
+          : fmt::format("unknown: {}", text(n, "reason")));
+  const json& nights = array_or_empty(s, "per_night");
+  if (!nights.empty()) out += "\n" + nights_table(nights, time_zone);
   return out;
 }
 

@@ -37,6 +37,12 @@ std::string format_schedules(std::string_view room_label, const nlohmann::json& 
 // the days that are skipped, with why.
 std::string format_triggers(std::string_view room_label, const nlohmann::json& plan,
                             std::string_view time_zone);
+// The sleep log: the reply of POST /sleep-log ("Logged asleep at …"), GET
+// /sleep-log (the nights, then entries and runs by time) and GET
+// /sleep-log/summary.
+std::string format_sleep_entry(const nlohmann::json& entry, std::string_view time_zone);
+std::string format_sleep_log(const nlohmann::json& log, std::string_view time_zone);
+std::string format_sleep_summary(const nlohmann::json& summary, std::string_view time_zone);
 
 // The reply of a device command: what was applied and what was clamped.
 std::string format_command_result(const nlohmann::json& result);

@@ -7,6 +7,7 @@
 
 #include "ctl_format.hpp"
 #include "daemon/api_json/api_json.hpp"
+#include "daemon/schedule/time_text.hpp"
 
 namespace nursery {
 namespace {
@@ -43,6 +44,10 @@ class Session {
         return set();
       case CtlCommand::BleScan:
         return ble_scan();
+      case CtlCommand::Log:
+        return args_.sleep_kind ? log_entry() : sleep_log();
+      case CtlCommand::Summary:
+        return summary();
       case CtlCommand::Start:
       case CtlCommand::Stop:
       case CtlCommand::Pause:
@@ -238,6 +243,67 @@ class Session {
     if (answer.exit != kCtlOk) return answer.exit;
     out_ << (args_.json ? dump_json(answer.body) + "\n"
                         : format_triggers(room.label, answer.body, room.zone));
+    return kCtlOk;
+  }
+
+  // The hub's zone from its status; UTC when the status cannot be had.
+  std::string hub_zone() {
+    auto status = client_.request("GET", "/api/v1/status");
+    return status && status->status == 200 ? time_zone_of(status->body) : "";
+  }
+
+  int log_entry() {
+    const std::string zone = hub_zone();
+    json body{{"kind", *args_.sleep_kind}};
+    if (args_.at) {
+      auto at = resolve_log_time(*args_.at, zone, std::chrono::system_clock::now());
+      if (!at) return usage(at.error().message);
+      body["at"] = *at;
+    }
+    if (args_.note) body["note"] = *args_.note;
+    if (args_.room) body["room"] = *args_.room;
+    auto answer = call("POST", "/api/v1/sleep-log", body);
+    if (answer.exit != kCtlOk) return answer.exit;
+    out_ << (args_.json ? dump_json(answer.body) + "\n" : format_sleep_entry(answer.body, zone));
+    return kCtlOk;
+  }
+
+  // ?room=…&… for the sleep-log reads.
+  std::string sleep_query(std::vector<std::string> query) const {
+    if (args_.room) query.push_back("room=" + encode_segment(*args_.room));
+    return query.empty() ? "" : fmt::format("?{}", fmt::join(query, "&"));
+  }
+
+  int sleep_log() {
+    std::vector<std::string> query;
+    if (args_.days) {
+      // The server's clock decides "now"; the span is counted back from it.
+      auto status = call("GET", "/api/v1/status");
+      if (status.exit != kCtlOk) return status.exit;
+      const json* now = status.body.is_object() && status.body["hub"].is_object()
+                            ? &status.body["hub"]["now"]
+                            : nullptr;
+      if (!now || !now->is_string()) return usage("the hub did not say what time it is");
+      auto to = schedule::parse_instant(now->get<std::string>());
+      if (!to) return usage("the hub did not say what time it is");
+      if (*args_.days < 1 || *args_.days > 366) return usage("--days must be from 1 to 366");
+      query.push_back("from=" +
+                      encode_segment(schedule::format_utc(*to - std::chrono::days(*args_.days))));
+    }
+    auto answer = call("GET", "/api/v1/sleep-log" + sleep_query(std::move(query)));
+    if (answer.exit != kCtlOk) return answer.exit;
+    out_ << (args_.json ? dump_json(answer.body) + "\n"
+                        : format_sleep_log(answer.body, hub_zone()));
+    return kCtlOk;
+  }
+
+  int summary() {
+    std::vector<std::string> query;
+    if (args_.days) query.push_back(fmt::format("days={}", *args_.days));
+    auto answer = call("GET", "/api/v1/sleep-log/summary" + sleep_query(std::move(query)));
+    if (answer.exit != kCtlOk) return answer.exit;
+    out_ << (args_.json ? dump_json(answer.body) + "\n"
+                        : format_sleep_summary(answer.body, hub_zone()));
     return kCtlOk;
   }
 

@@ -602,13 +602,17 @@ Expected<std::vector<RunRecord>> SqliteStore::open_runs() {
 Expected<std::vector<RunRecord>> SqliteStore::recent_runs(const RunQuery& query) {
   try {
     // Only our constant fragments go into the SQL; the ids are bound.
-    std::string sql = kRunColumns;
-    if (query.room) sql += "WHERE room = :room ";
-    if (query.routine) sql += query.room ? "AND routine = :routine " : "WHERE routine = :routine ";
+    std::string sql = std::string(kRunColumns) + "WHERE 1 ";
+    if (query.room) sql += "AND room = :room ";
+    if (query.routine) sql += "AND routine = :routine ";
+    if (query.started_from) sql += "AND started_at >= :from ";
+    if (query.started_before) sql += "AND started_at < :before ";
     sql += "ORDER BY started_at DESC, id DESC LIMIT :limit";
     SQLite::Statement st(*db_, sql);
     if (query.room) st.bind(":room", *query.room);
     if (query.routine) st.bind(":routine", *query.routine);
+    if (query.started_from) st.bind(":from", to_ms(*query.started_from));
+    if (query.started_before) st.bind(":before", to_ms(*query.started_before));
     st.bind(":limit", limit_param(query.limit));
     return read_runs(st);
   } catch (const std::exception& e) {

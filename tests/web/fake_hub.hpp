@@ -91,6 +91,13 @@ class FakeHub final : public HubApi {
 
   // Two canned runs in the nursery, filtered as the real hub's store does;
   // "bedtime" and "nap" are the routines it knows.
+  // The sleep log is the real hub's (tests/integration); the fake keeps none.
+  Expected<SleepEntry> add_sleep_entry(const SleepEntryRequest&) override {
+    return Error{"not_supported", "The fake hub keeps no sleep log.", 404};
+  }
+  Expected<SleepLogData> sleep_log(const SleepLogQuery&) const override {
+    return Error{"not_supported", "The fake hub keeps no sleep log.", 404};
+  }
   Expected<std::vector<RunRecord>> runs(const RunQuery& query) const override {
     std::lock_guard lock(mutex_);
     runs_queries_.push_back(query);
