@@ -100,16 +100,14 @@ Expected<RunQuery> parse_runs_query(std::string_view query) {
   out.limit = kDefaultRunsLimit;
   auto pairs = routes::parse_query(query);
   if (!pairs) return pairs.error();
-  for (auto& [k, v] : *pairs) {
-    const std::string* key = &k;
-    std::string* value = &v;
-    if (*key == "room" || *key == "routine") {
-      if (value->empty())
-        return invalid_request(fmt::format("{} needs an id, as in ?{}", *key,
-                                           *key == "room" ? "room=nursery" : "routine=bedtime"));
-      (*key == "room" ? out.room : out.routine) = std::move(*value);
-    } else if (*key == "limit") {
-      auto limit = parse_limit(*value);
+  for (auto& [key, value] : *pairs) {
+    if (key == "room" || key == "routine") {
+      if (value.empty())
+        return invalid_request(fmt::format("{} needs an id, as in ?{}", key,
+                                           key == "room" ? "room=nursery" : "routine=bedtime"));
+      (key == "room" ? out.room : out.routine) = std::move(value);
+    } else if (key == "limit") {
+      auto limit = parse_limit(value);
       if (!limit) return limit.error();
       out.limit = *limit;
     } else {

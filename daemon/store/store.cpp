@@ -828,6 +828,9 @@ Expected<std::optional<SleepEntry>> SqliteStore::last_wake_up(std::string_view r
   } catch (const std::exception& e) {
     return store_error(
         fmt::format("cannot read the last wake-up of room {}: {}", std::string(room), e.what()));
+  }
+}
+
 // --- schedules (ScheduleStore) -----------------------------------------------
 
 Expected<std::optional<std::vector<schedule::Schedule>>> SqliteStore::schedules(

@@ -33,6 +33,6 @@ Expected<std::unique_ptr<Device>> create(const config::DeviceConfig& config, Dev
 
 }  // namespace
 
-const PluginDescriptor kDescriptor{kSpec, &create};
+const PluginDescriptor kDescriptor{kSpec, &create, nullptr};
 
 }  // namespace nursery::plugins::mqtt_sound
