@@ -367,6 +367,36 @@ TEST_F(SchedulerTest, TheStatusShowsEachRoomsNextTrigger) {
   EXPECT_EQ(hub_->status().rooms[0].next_trigger->at, utc("2027-01-15T18:30:00Z"));
 }
 
+TEST_F(SchedulerTest, AReloadKeepsTheStoredListAndItsNextTrigger) {
+  const std::string text = config_in("Europe/Berlin");
+  start_at(utc("2027-01-14T12:00:00Z"), text);
+  set(kBedtime1930);
+  hub_->reload(load(text));
+  scheduler_->reload(hub_->config());
+  settle();
+  EXPECT_EQ(*scheduler_->schedules("nursery"), schedules(kBedtime1930));
+  ASSERT_TRUE(hub_->status().rooms[0].next_trigger);
+  EXPECT_EQ(hub_->status().rooms[0].next_trigger->at, utc("2027-01-14T18:30:00Z"));
+  clock_.advance(7h);
+  ASSERT_EQ(starts().size(), 1u);
+  EXPECT_EQ(starts()[0], utc("2027-01-14T18:30:00Z"));
+}
+
+TEST_F(SchedulerTest, ASunsetTriggerFiresAtSunsetPlusItsOffsetOnTheMinute) {
+  start_at(utc("2027-06-21T12:00:00Z"), config_in("Europe/Berlin"));
+  set(json::array({{{"id", "dusk"},
+                    {"routine", "bedtime"},
+                    {"days", kEveryDay},
+                    {"sun", "sunset"},
+                    {"offset", "-30m"}}}));
+  auto sun = scheduler_->sun(date::year{2027} / 6 / 21);
+  ASSERT_TRUE(sun && sun->sunset.at);
+  clock_.advance(12h);
+  ASSERT_EQ(starts().size(), 1u);
+  const auto expected = std::chrono::round<std::chrono::minutes>(*sun->sunset.at - 30min);
+  EXPECT_EQ(starts()[0], expected);
+}
+
 TEST_F(SchedulerTest, AChangedListDoesNotFireATriggerThatIsAlreadyPast) {
   start_at(utc("2027-01-14T18:35:00Z"), config_in("Europe/Berlin"));
   set(kBedtime1930);  // five minutes after 19:30
