@@ -285,7 +285,10 @@ class CurrentHub final : public HubApi {
     return scheduler->sun(day);
   }
   Expected<SleepEntry> add_sleep_entry(const SleepEntryRequest& r) override {
-    return hub->add_sleep_entry(r);
+    auto entry = hub->add_sleep_entry(r);
+    // A wake-up moves the room's wake-window trigger at once.
+    if (entry && entry->kind == SleepKind::Awake && scheduler) scheduler->replan(entry->room);
+    return entry;
   }
   Expected<SleepLogData> sleep_log(const SleepLogQuery& query) const override {
     return hub->sleep_log(query);

@@ -947,22 +947,11 @@ Expected<std::vector<ScheduleSkip>> SqliteStore::schedule_skips(std::string_view
 }
 
 Expected<std::optional<TimePoint>> SqliteStore::last_wake_time(std::string_view room) {
-  using Result = std::optional<TimePoint>;
-  try {
-    // The sleep log's table (room, kind, at in ms) may come from a later
-    // migration than this one: without it nothing is logged yet.
-    SQLite::Statement table(*db_,
-                            "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = "
-                            "'sleep_log'");
-    if (!table.executeStep()) return Result{};
-    SQLite::Statement st(*db_, "SELECT max(at) FROM sleep_log WHERE room = ? AND kind = 'awake'");
-    st.bind(1, std::string(room));
-    if (!st.executeStep() || st.isColumnNull(0)) return Result{};
-    return Result{from_ms(st.getColumn(0).getInt64())};
-  } catch (const std::exception& e) {
-    return store_error(
-        fmt::format("cannot read the last wake-up in room {}: {}", std::string(room), e.what()));
-  }
+  // The sleep log's own query: one definition of "the last wake-up".
+  auto entry = last_wake_up(room);
+  if (!entry) return entry.error();
+  if (!*entry) return std::optional<TimePoint>{};
+  return std::optional<TimePoint>{(*entry)->at};
 }
 
 Expected<std::string> SqliteStore::integrity_check() {
