@@ -165,6 +165,7 @@ void Hub::recover_runs() {
         if (const auto* routine = config_.find_routine(it->routine))
           room->routine_started(routine->kind, it->started_at);
     }
+    follow_wake_time(*room);
   }
   auto open = store_.open_runs();
   if (!open) {
@@ -461,6 +462,7 @@ Expected<RoutineStatus> Hub::routine(std::string_view room_id, const RoutineRequ
     if (!id_or) return id_or.error();
     run.id = *id_or;
     room->routine_started(routine->kind, run.started_at);
+    if (routine->kind == config::RoutineKind::Bedtime) follow_wake_time(*room);
     log_.child("engine").notice("{}: {} started", room->config().name, routine->name);
     record(room_id, "", "routine_started", routine->id, source);
     engine.begin(*routine, run);

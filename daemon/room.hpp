@@ -35,6 +35,8 @@ class Room {
     if (kind == config::RoutineKind::Bedtime) night_since_ = started;
     if (kind == config::RoutineKind::Wake) night_since_.reset();
   }
+  // When the current night began (the bedtime routine's start), if it is night.
+  std::optional<TimePoint> night_since() const { return night_since_; }
   void shift(Duration by) {
     if (night_since_) *night_since_ += by;
     engine_->shift(by);
