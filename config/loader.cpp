@@ -46,7 +46,22 @@ constexpr std::string_view kMqttTlsKeys[] = {"ca_file", "cert_file", "key_file",
 // MQTT's own bound on a packet's payload.
 constexpr std::int64_t kMaxMqttPayload = 268'435'455;
 constexpr std::int64_t kMinMqttPayload = 256;
-constexpr std::string_view kRoomKeys[] = {"id", "name", "default_routine", "schedules"};
+constexpr std::string_view kRoomKeys[] = {"id", "name", "default_routine", "schedules", "wake"};
+
+constexpr std::string_view kWakeKeys[] = {"at",
+                                          "sun",
+                                          "mon",
+                                          "tue",
+                                          "wed",
+                                          "thu",
+                                          "fri",
+                                          "sat",
+                                          "ramp",
+                                          "routine",
+                                          "night_length",
+                                          "ok_to_wake",
+                                          "ok_to_wake_brightness",
+                                          "ok_to_wake_color_temp"};
 // Every other key of a [[devices]] block belongs to the driver.
 constexpr std::string_view kDeviceKeys[] = {"id", "name", "room", "driver"};
 constexpr std::string_view kRoutineKeys[] = {"id", "name", "kind", "steps"};
@@ -140,6 +155,7 @@ class Loader {
     if (const auto* t = section(root, "safety", "[safety]")) load_safety(*t);
     for (const auto* t : table_array(root, "rooms")) load_room(*t);
     for (const auto* t : table_array(root, "routines")) load_routine(*t);
+    build_wake_routines();
     for (const auto* t : table_array(root, "devices")) load_device(*t);
     if (const auto* t = section(root, "mqtt", "[mqtt]")) load_mqtt(*t);
     check_rooms_present(root);
@@ -660,6 +676,7 @@ class Loader {
       }
     }
     room_routines_.push_back(std::move(routine));
+    if (const auto* w = section(t, "wake", "[rooms.wake]")) room.wake = load_wake(*w);
     room.schedules = load_schedules(t);
     config_.rooms.push_back(std::move(room));
   }
@@ -709,6 +726,123 @@ class Loader {
           {(*parsed.schedules)[i].routine, node ? node->source() : tables[i]->source()});
     }
     return std::move(*parsed.schedules);
+  }
+
+  // [rooms.wake]: a wake time by clock (`at`, or per weekday `mon`..`sun`)
+  // or `night_length` after bedtime began, never both.
+  WakeConfig load_wake(const toml::table& t) {
+    warn_unknown_keys(t, kWakeKeys, "[rooms.wake]");
+    WakeConfig wake;
+    wake.where = location(t.source());
+    const toml::node* clock_node = nullptr;
+    auto read_clock = [&](std::string_view key) -> std::optional<int> {
+      const auto* node = t.get(key);
+      if (!node) return std::nullopt;
+      clock_node = node;
+      auto text = read_string(*node, key);
+      if (!text) return std::nullopt;
+      const auto& v = *text;
+      auto digit = [&](std::size_t i) { return v[i] >= '0' && v[i] <= '9'; };
+      const bool shape =
+          v.size() == 5 && v[2] == ':' && digit(0) && digit(1) && digit(3) && digit(4);
+      const int hh = shape ? (v[0] - '0') * 10 + (v[1] - '0') : 99;
+      const int mm = shape ? (v[3] - '0') * 10 + (v[4] - '0') : 99;
+      if (hh > 23 || mm > 59) {
+        error(node->source(), fmt::format("{} must be a time of day \"HH:MM\" (00:00 to 23:59), "
+                                          "got \"{}\"",
+                                          key, v));
+        return std::nullopt;
+      }
+      return hh * 60 + mm;
+    };
+    const auto every_day = read_clock("at");
+    constexpr std::string_view kDays[] = {"sun", "mon", "tue", "wed", "thu", "fri", "sat"};
+    for (std::size_t d = 0; d < 7; ++d) {
+      auto v = read_clock(kDays[d]);
+      wake.by_weekday[d] = v ? v : every_day;
+    }
+    if (const auto* node = t.get("night_length")) {
+      if (auto d = read_duration(*node, "night_length")) {
+        if (clock_node)
+          error(node->source(),
+                "give the wake time either by clock (at, mon..sun) or as "
+                "night_length, not both");
+        else if (*d < Seconds{3600} || *d > Seconds{14 * 3600})
+          error(node->source(),
+                fmt::format("night_length must be from 1h to 14h, got {}", format_duration(*d)));
+        else
+          wake.night_length = *d;
+      }
+    } else if (!clock_node) {
+      error(t.source(),
+            "[rooms.wake] needs a wake time: at = \"07:00\" (or mon..sun), or "
+            "night_length = \"11h\"");
+    }
+    if (const auto* node = t.get("ramp")) {
+      if (auto d = read_duration(*node, "ramp")) {
+        if (*d < kMinWakeRamp || *d > kMaxWakeRamp)
+          error(node->source(),
+                fmt::format("ramp must be from {} to {}, got {}", format_duration(kMinWakeRamp),
+                            format_duration(kMaxWakeRamp), format_duration(*d)));
+        else
+          wake.ramp = *d;
+      }
+    }
+    if (const auto* node = t.get("routine")) {
+      if (auto id = read_id(*node, "routine")) wake.routine = *id;
+      wake_routine_nodes_.push_back(node->source());
+    } else {
+      wake_routine_nodes_.push_back(t.source());
+    }
+    if (const auto* node = t.get("ok_to_wake")) {
+      if (auto d = read_duration(*node, "ok_to_wake")) {
+        if (*d > Seconds{4 * 3600})
+          error(node->source(),
+                fmt::format("ok_to_wake must be at most 4h, got {}", format_duration(*d)));
+        else
+          wake.ok_to_wake = *d;
+      }
+    }
+    // Checked against the wake ceiling once [safety] is read (build_wake_routines).
+    wake.ok_to_wake_brightness = config_.safety.light.wake_max_brightness;
+    wake.ok_to_wake_color_temp = config_.safety.light.wake_max_color_temp;
+    read_limit(t, "ok_to_wake_brightness", wake.ok_to_wake_brightness);
+    read_kelvin_limit(t, "ok_to_wake_color_temp", wake.ok_to_wake_color_temp);
+    return wake;
+  }
+
+  // Adds the routine each [rooms.wake] stands for, once every routine is read.
+  void build_wake_routines() {
+    std::size_t index = 0;
+    for (auto& room : config_.rooms) {
+      if (!room.wake) continue;
+      const auto where = wake_routine_nodes_[index++];
+      WakeConfig& wake = *room.wake;
+      const auto& light = config_.safety.light;
+      if (wake.ok_to_wake_brightness > light.wake_max_brightness ||
+          wake.ok_to_wake_color_temp > light.wake_max_color_temp)
+        error(wake.where,
+              fmt::format("the \"OK to wake\" light ({}, {} K) must be within the wake ceiling "
+                          "({}, {} K)",
+                          wake.ok_to_wake_brightness.fraction(), wake.ok_to_wake_color_temp,
+                          light.wake_max_brightness.fraction(), light.wake_max_color_temp));
+      if (const auto* same = config_.find_routine(wake.routine)) {
+        // Two rooms may share one wake routine only if it is the same one.
+        if (same->kind != RoutineKind::Wake || same->name != "Wake light") {
+          error(where, fmt::format("the wake routine \"{}\" has the id of a [[routines]] block "
+                                   "(at {}); give [rooms.wake] another routine id",
+                                   wake.routine, same->where.to_string()));
+        }
+        continue;
+      }
+      // The night's volume: the last one the room's default routine sets.
+      std::optional<Level> volume;
+      if (const auto* bedtime = config_.find_routine(room.default_routine))
+        for (const auto& s : bedtime->steps)
+          if (s.values.volume) volume = s.values.volume;
+      if (volume) volume = std::min(*volume, config_.safety.sound.max_volume);
+      config_.routines.push_back(wake_routine(wake, config_.safety, volume));
+    }
   }
 
   void load_device(const toml::table& t) {
@@ -1123,6 +1257,7 @@ class Loader {
   std::vector<Reference> room_routines_;  // parallel to config_.rooms
   std::vector<Reference> device_rooms_;
   std::vector<Reference> schedule_routines_;
+  std::vector<toml::source_region> wake_routine_nodes_;  // per room with [rooms.wake]
   // Parallel to config_.devices; nullopt when the driver does not say.
   std::vector<std::optional<Capabilities>> device_capabilities_;
 };

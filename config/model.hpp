@@ -3,6 +3,7 @@
 // and read by everything else. Every default here is the shipped default and
 // is repeated, with its reason, in config/nurseryd.toml.
 
+#include <array>
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
@@ -51,6 +52,26 @@ struct ChildConfig {
   std::optional<std::chrono::sys_days> birth_date;
 };
 
+// The wake light of a room ([rooms.wake]): when the baby's morning begins,
+// and the `wake` routine the loader builds for it (wake_routine()): a
+// sunrise of `ramp` that ends at the wake time, from the night colour to the
+// wake ceiling, white noise fading out over the same ramp and off at the wake
+// time, then, if `ok_to_wake` is set, the "OK to wake" light held that long
+// and switched off.
+struct WakeConfig {
+  // A wall-clock wake time per weekday (0 = Sunday .. 6 = Saturday), in
+  // minutes after midnight; `at` fills the days not named.
+  std::array<std::optional<int>, 7> by_weekday{};
+  // Or: the wake time is this long after the bedtime routine began.
+  std::optional<Seconds> night_length;
+  Seconds ramp{30 * 60};  // 15m..60m
+  std::string routine = "wake";
+  Seconds ok_to_wake{0};  // 0: no "OK to wake" light
+  Level ok_to_wake_brightness = Level::permille(600);
+  int ok_to_wake_color_temp = 4000;
+  Location where;
+};
+
 struct RoomConfig {
   std::string id;
   std::string name;
@@ -59,6 +80,7 @@ struct RoomConfig {
   // schedules for this room; from then on the store's list is the one in
   // force (changed through the API and nurseryctl).
   std::vector<schedule::Schedule> schedules;
+  std::optional<WakeConfig> wake;
   Location where;
 };
 
@@ -155,6 +177,15 @@ struct MqttConfig {
   Location where;                       // the [mqtt] table
   Location uri_where;                   // its uri value
 };
+inline constexpr Seconds kMinWakeRamp{15 * 60};
+inline constexpr Seconds kMaxWakeRamp{60 * 60};
+
+// The routine a room's [rooms.wake] stands for (kind wake, id wake.routine).
+// `night_volume` is the volume the room's bedtime routine leaves the sound
+// at, which the fade-out starts from (none: the sound is only switched off
+// at the wake time).
+RoutineConfig wake_routine(const WakeConfig& wake, const SafetyConfig& safety,
+                           std::optional<Level> night_volume);
 
 inline constexpr Seconds kHardMaxSoundAutoOff{12 * 3600};
 inline constexpr Seconds kHardMaxMassageSession{30 * 60};

@@ -190,6 +190,7 @@ void Hub::recover_runs() {
           // the night has begun, so it holds from now at least.
           room->routine_started(routine->kind, std::min(it->started_at, now));
     }
+    follow_wake_time(*room);
   }
   auto open = store_.open_runs();
   if (!open) {
@@ -501,6 +502,7 @@ Expected<RoutineStatus> Hub::routine(std::string_view room_id, const RoutineRequ
     if (!id_or) return id_or.error();
     run.id = *id_or;
     room->routine_started(routine->kind, run.started_at);
+    if (routine->kind == config::RoutineKind::Bedtime) follow_wake_time(*room);
     log_.child("engine").notice("{}: {} started", room->config().name, routine->name);
     record(room_id, "", "routine_started", routine->id, source);
     engine.begin(*routine, run);

@@ -30,6 +30,7 @@
 #include "room.hpp"
 #include "run_store.hpp"
 #include "safety_gate.hpp"
+#include "wake_light.hpp"
 
 namespace nursery {
 
@@ -68,6 +69,15 @@ class Hub final : public HubApi,
   // A room's next scheduled start (set by the scheduler), for status() and
   // summary(); nullopt when none is ahead.
   void set_next_trigger(std::string_view room, std::optional<NextTrigger> next);
+
+  // The wake light of a room with [rooms.wake], for the scheduler: the wake
+  // after a bedtime that began at `bedtime` (default: the room's current
+  // night's start; nullopt when it is not night there, or the room has no
+  // wake time). The scheduler starts plan->routine at plan->start_at; the
+  // hub itself switches the room's white noise off at plan->wake_at (set
+  // when a bedtime routine starts, and again after a restart or reload).
+  std::optional<WakePlan> wake_plan(std::string_view room,
+                                    std::optional<TimePoint> bedtime = std::nullopt) const;
 
   // A one-line summary for systemd's STATUS=.
   std::string summary() const;
@@ -115,6 +125,8 @@ class Hub final : public HubApi,
   void build_rooms();
   void recover_runs();
   void settle_massagers();
+  // Sound auto-off at the wake time of the room's night (see wake_plan).
+  void follow_wake_time(const Room& room);
   void on_clock_jump(Duration by);
   void retry_later(DeviceSlot& slot);
   void record(std::string_view room, std::string_view device, std::string_view kind,

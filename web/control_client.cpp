@@ -111,7 +111,11 @@ struct ControlClient::Impl {
             if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
           out.headers[name] = std::string(f.value().data(), f.value().size());
         }
-        if (!res.body().empty()) {
+        out.text = res.body();
+        const auto type = out.headers.find("content-type");
+        const bool json_body =
+            type == out.headers.end() || type->second.starts_with("application/json");
+        if (!res.body().empty() && json_body) {
           out.body = nlohmann::json::parse(res.body(), nullptr, /*allow_exceptions=*/false);
           if (out.body.is_discarded())
             return Error{

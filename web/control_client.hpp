@@ -24,6 +24,7 @@ struct ControlResponse {
   int status = 0;
   nlohmann::json body;                         // null when the body was empty
   std::map<std::string, std::string> headers;  // names in lower case
+  std::string text;  // the body as sent (what a text/csv answer is read from)
 };
 
 class ControlClient {

@@ -128,6 +128,16 @@ class FullableStore final : public RunStore {
   Expected<std::vector<UsageRecord>> usage_since(TimePoint since) override {
     return inner_.usage_since(since);
   }
+  Expected<std::int64_t> add_sleep_entry(const SleepEntry& entry) override {
+    if (full) return refused();
+    return inner_.add_sleep_entry(entry);
+  }
+  Expected<std::vector<SleepEntry>> sleep_entries(const SleepQuery& query) override {
+    return inner_.sleep_entries(query);
+  }
+  Expected<std::optional<SleepEntry>> last_wake_up(std::string_view room) override {
+    return inner_.last_wake_up(room);
+  }
 
  private:
   static Error refused() {
