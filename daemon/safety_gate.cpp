@@ -250,8 +250,9 @@ void SafetyGate::track(const GateSubject& device, const Intents& intents, bool r
       if (auto id = store_.begin_usage(r))
         r.id = *id;
       else
-        log_.error("{}: {}", device.name, id.error().message);
+        log_.error("{}: {}; retrying", device.name, id.error().message);
       t.records.push_back(std::move(r));
+      if (!t.records.back().id) store_unstored();
       arm_auto_off(device.id, device.name, cap);
     } else if (!on && open) {
       UsageRecord& r = t.records.back();
@@ -290,6 +291,24 @@ void SafetyGate::arm_auto_off(const std::string& device_id, const std::string& n
     timed(device_id, capability).closing_by_auto_off = true;
     enforcer_.enforce(device_id, DeviceValues::off(bit(capability)), reason);
   });
+}
+
+void SafetyGate::store_unstored() {
+  // What the limits count must survive a restart: a record a full disk
+  // refused is stored whole (with its end, if it has one) once it can be.
+  bool left = false;
+  for (auto& [key, t] : timed_)
+    for (auto& r : t.records)
+      if (!r.id) {
+        if (auto id = store_.begin_usage(r))
+          r.id = *id;
+        else
+          left = true;
+      }
+  if (!left) return;
+  if (!store_retry_) store_retry_ = clock_.make_alarm();
+  if (!store_retry_->pending())
+    store_retry_->set(clock_.now() + std::chrono::seconds(2), [this] { store_unstored(); });
 }
 
 void SafetyGate::prune(Timed& t) const {

@@ -111,6 +111,9 @@ class SafetyGate {
   SoundAllowance sound_allowance(const std::string& device_id, const std::string& intent) const;
   void arm_auto_off(const std::string& device_id, const std::string& name, Capability capability);
   void prune(Timed& timed) const;
+  // Stores the records a full disk refused (their id is 0); while some are
+  // left, tries again every few seconds.
+  void store_unstored();
   std::chrono::sys_days local_today() const;
   std::string local_hhmm(TimePoint t) const;
 
@@ -123,6 +126,7 @@ class SafetyGate {
   std::string child_name_ = "the baby";
   const date::time_zone* zone_ = nullptr;
   std::map<std::pair<std::string, Capability>, Timed> timed_;
+  std::unique_ptr<Alarm> store_retry_;
 };
 
 }  // namespace nursery

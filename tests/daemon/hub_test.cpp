@@ -594,6 +594,21 @@ TEST_F(HubTest, SoundStopsAtTheWakeTimeAfterTheWallClockIsSetForward) {
   EXPECT_EQ(physical("sound").sound_on, false) << "off at the wake time the clock now shows";
 }
 
+TEST_F(HubTest, ASoundSwitchedOnWhileTheDiskIsFullKeepsItsAutoOffAcrossARestart) {
+  start();
+  disk_.full = true;
+  const TimePoint on = clock_.now();
+  ASSERT_TRUE(set("sound", sound(true, 30)));  // when it went on cannot be stored yet
+  clock_.advance(1min);
+  disk_.full = false;
+  clock_.advance(3s);  // stored on a retry
+  start();             // a crash, then a new hub
+  clock_.advance_to(on + 12h - 1s);
+  ASSERT_EQ(physical("sound").sound_on, true);
+  clock_.advance_to(on + 12h + 1s);
+  EXPECT_EQ(physical("sound").sound_on, false) << "12 h after it went on, not after the restart";
+}
+
 TEST_F(HubTest, ShutdownLeavesTheMassagerOffAndTheRunOpen) {
   start();
   ASSERT_TRUE(act(RoutineAction::Start));
