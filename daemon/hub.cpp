@@ -366,7 +366,7 @@ void Hub::device_reported(DeviceSlot& slot, const DeviceReport& report,
   // A state no command explains — a button on the device, another app — is
   // held to the same limits as one the hub set, and arms the same timers.
   enforce_limits(slot);
-  gate_.track(subject(slot), {});
+  gate_.track(subject(slot), {}, /*reported=*/true);
 }
 
 void Hub::device_availability(DeviceSlot& slot, Availability before) {

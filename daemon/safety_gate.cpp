@@ -75,6 +75,7 @@ void SafetyGate::load() {
         t.records[i].off_at = t.records[i + 1].on_at;
         if (t.records[i].id) (void)store_.update_usage(t.records[i]);
       }
+    if (!t.records.empty()) t.seen_session = t.records.back().session_start;
     if (!t.records.empty() && !t.records.back().off_at) {
       log_.notice(
           "{}: its {} was on when the hub stopped (since {}); its limits still count from then",
@@ -134,7 +135,7 @@ MassageAllowance SafetyGate::massage_allowance(const std::string& device_id,
   };
   const UsageRecord* latest = t && !t->records.empty() ? &t->records.back() : nullptr;
   if (latest && now < latest->session_start + limit) {
-    a.session_open = true;
+    a.session_open = t->seen_session == latest->session_start;
     a.may_run = std::min(latest->session_start + limit - now,
                          rolling_allowance(periods, now, window, limit));
     if (a.may_run < std::chrono::seconds(1)) {
@@ -229,7 +230,7 @@ SafetyDecision SafetyGate::decide(const GateSubject& device, const DeviceCommand
   return safety_.check(command, s);
 }
 
-void SafetyGate::track(const GateSubject& device, const Intents& intents) {
+void SafetyGate::track(const GateSubject& device, const Intents& intents, bool reported) {
   const TimePoint now = clock_.now();
   for (Capability cap : kTimedCapabilities) {
     if (!has(device.capabilities, cap)) continue;
@@ -249,8 +250,9 @@ void SafetyGate::track(const GateSubject& device, const Intents& intents) {
       if (auto id = store_.begin_usage(r))
         r.id = *id;
       else
-        log_.error("{}: {}", device.name, id.error().message);
+        log_.error("{}: {}; retrying", device.name, id.error().message);
       t.records.push_back(std::move(r));
+      if (!t.records.back().id) store_unstored();
       arm_auto_off(device.id, device.name, cap);
     } else if (!on && open) {
       UsageRecord& r = t.records.back();
@@ -261,6 +263,9 @@ void SafetyGate::track(const GateSubject& device, const Intents& intents) {
           log_.error("{}: {}", device.name, st.error().message);
       t.auto_off->cancel();
     }
+    if (cap == Capability::Massager && on && reported && !t.records.empty() &&
+        !t.records.back().off_at)
+      t.seen_session = t.records.back().session_start;
     t.closing_by_auto_off = false;
     prune(t);
   }
@@ -288,6 +293,24 @@ void SafetyGate::arm_auto_off(const std::string& device_id, const std::string& n
   });
 }
 
+void SafetyGate::store_unstored() {
+  // What the limits count must survive a restart: a record a full disk
+  // refused is stored whole (with its end, if it has one) once it can be.
+  bool left = false;
+  for (auto& [key, t] : timed_)
+    for (auto& r : t.records)
+      if (!r.id) {
+        if (auto id = store_.begin_usage(r))
+          r.id = *id;
+        else
+          left = true;
+      }
+  if (!left) return;
+  if (!store_retry_) store_retry_ = clock_.make_alarm();
+  if (!store_retry_->pending())
+    store_retry_->set(clock_.now() + std::chrono::seconds(2), [this] { store_unstored(); });
+}
+
 void SafetyGate::prune(Timed& t) const {
   const TimePoint keep_from = clock_.now() - kMemory;
   std::erase_if(t.records, [&](const UsageRecord& r) { return r.off_at && *r.off_at < keep_from; });
@@ -301,13 +324,20 @@ void SafetyGate::forget(const std::string& device_id) {
 }
 
 void SafetyGate::shift(Duration by) {
-  for (auto& [key, t] : timed_)
+  for (auto& [key, t] : timed_) {
     for (auto& r : t.records) {
       r.session_start += by;
       r.on_at += by;
       if (r.off_at) *r.off_at += by;
       if (r.id) (void)store_.update_usage(r);
     }
+    if (t.seen_session) *t.seen_session += by;
+    // A wake time is a wall time, which the correction does not move: the
+    // alarm, which keeps the real time it had left, is set for it again.
+    if (key.second == Capability::Sound && t.deadline && !t.records.empty() &&
+        !t.records.back().off_at)
+      arm_auto_off(key.first, key.first, key.second);
+  }
 }
 
 }  // namespace nursery

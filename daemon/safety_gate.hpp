@@ -74,7 +74,8 @@ class SafetyGate {
                         const Intents& intents, RoomSituation room) const;
   // The device now has `device.known` (a command was sent, or it reported):
   // opens and closes on-periods, stores them and arms the auto-offs.
-  void track(const GateSubject& device, const Intents& intents);
+  // `reported`: the device said so itself (not only a command was sent).
+  void track(const GateSubject& device, const Intents& intents, bool reported = false);
   // The morning wake time: a sound machine that went on before it is
   // switched off then, if that comes before its auto-off (never later than
   // auto_off after it went on). nullopt: no wake time.
@@ -96,6 +97,11 @@ class SafetyGate {
     std::unique_ptr<Alarm> auto_off;
     bool closing_by_auto_off = false;
     std::optional<TimePoint> deadline;  // sound: the wake time
+    // Massager: the start of the latest session the device was seen running
+    // in (a report said on). A session only commanded — its "on" lost on a
+    // link that went — has not begun for the gentle start: the next switch-on
+    // starts gently, while its time still counts against the limits.
+    std::optional<TimePoint> seen_session;
   };
   // When the open sound period must end, and why.
   std::pair<TimePoint, std::string> sound_end(const Timed& timed) const;
@@ -105,6 +111,9 @@ class SafetyGate {
   SoundAllowance sound_allowance(const std::string& device_id, const std::string& intent) const;
   void arm_auto_off(const std::string& device_id, const std::string& name, Capability capability);
   void prune(Timed& timed) const;
+  // Stores the records a full disk refused (their id is 0); while some are
+  // left, tries again every few seconds.
+  void store_unstored();
   std::chrono::sys_days local_today() const;
   std::string local_hhmm(TimePoint t) const;
 
@@ -117,6 +126,7 @@ class SafetyGate {
   std::string child_name_ = "the baby";
   const date::time_zone* zone_ = nullptr;
   std::map<std::pair<std::string, Capability>, Timed> timed_;
+  std::unique_ptr<Alarm> store_retry_;
 };
 
 }  // namespace nursery

@@ -559,6 +559,56 @@ TEST_F(HubTest, AMassagerWhoseIntensityIsUnknownStartsASessionAtTheStartLevel) {
   EXPECT_EQ(first_on->state.intensity, pct(30)) << "it started at " << describe(first_on->state);
 }
 
+TEST_F(HubTest, AMassageWhoseSwitchOnWasLostStartsGentlyWhenItFinallyGoesOn) {
+  start(example_config_text() + R"(
+[[routines]]
+id = "firm"
+  [[routines.steps]]
+  at = "0s"
+  role = "massager"
+  on = true
+  intensity = 0.5
+  [[routines.steps]]
+  at = "30m"
+  role = "massager"
+  on = false
+)");
+  sim("massager").set_reachable(false);
+  ASSERT_TRUE(act(RoutineAction::Start, "firm"));  // its "on" is lost
+  clock_.advance(1min);
+  sim("massager").set_reachable(true);
+  settle();
+  EXPECT_EQ(physical("massager").massager_on, true);
+  EXPECT_EQ(physical("massager").intensity, pct(30)) << "the session starts now, gently";
+}
+
+TEST_F(HubTest, SoundStopsAtTheWakeTimeAfterTheWallClockIsSetForward) {
+  start();
+  ASSERT_TRUE(set("sound", sound(true, 30)));
+  const TimePoint wake = clock_.now() + 5h;
+  hub_->set_wake_time("nursery", wake);
+  clock_.jump(1h);  // NTP: the clock was an hour behind
+  clock_.advance_to(wake - 1s);
+  ASSERT_EQ(physical("sound").sound_on, true);
+  clock_.advance_to(wake + 1s);
+  EXPECT_EQ(physical("sound").sound_on, false) << "off at the wake time the clock now shows";
+}
+
+TEST_F(HubTest, ASoundSwitchedOnWhileTheDiskIsFullKeepsItsAutoOffAcrossARestart) {
+  start();
+  disk_.full = true;
+  const TimePoint on = clock_.now();
+  ASSERT_TRUE(set("sound", sound(true, 30)));  // when it went on cannot be stored yet
+  clock_.advance(1min);
+  disk_.full = false;
+  clock_.advance(3s);  // stored on a retry
+  start();             // a crash, then a new hub
+  clock_.advance_to(on + 12h - 1s);
+  ASSERT_EQ(physical("sound").sound_on, true);
+  clock_.advance_to(on + 12h + 1s);
+  EXPECT_EQ(physical("sound").sound_on, false) << "12 h after it went on, not after the restart";
+}
+
 TEST_F(HubTest, ShutdownLeavesTheMassagerOffAndTheRunOpen) {
   start();
   ASSERT_TRUE(act(RoutineAction::Start));

@@ -84,7 +84,7 @@ PropertyObserver::Caps PropertyObserver::caps_now(const Dev& d, TimePoint t) con
     if (night(it->second, t)) {
       c.brightness = limits_.light.night_max_brightness.permille();
       c.color_temp = limits_.light.night_max_color_temp;
-    } else if (it->second.waking) {
+    } else if (it->second.waking_since && t >= *it->second.waking_since) {
       c.brightness = limits_.light.wake_max_brightness.permille();
       c.color_temp = limits_.light.wake_max_color_temp;
     }
@@ -92,22 +92,31 @@ PropertyObserver::Caps PropertyObserver::caps_now(const Dev& d, TimePoint t) con
   return c;
 }
 
-PropertyObserver::Caps PropertyObserver::caps_effective(const Dev& d, TimePoint t) const {
-  Caps c = caps_now(d, t);
-  if (d.prev_caps && t < d.caps_grace_until) {
-    const Caps& p = *d.prev_caps;
-    c.volume = looser(c.volume, p.volume);
-    c.intensity = looser(c.intensity, p.intensity);
-    c.start_intensity = looser(c.start_intensity, p.start_intensity);
-    c.brightness = looser(c.brightness, p.brightness);
-    c.color_temp = looser(c.color_temp, p.color_temp);
-  }
+PropertyObserver::Caps PropertyObserver::loosest(Caps c, const Caps& p) {
+  c.volume = looser(c.volume, p.volume);
+  c.intensity = looser(c.intensity, p.intensity);
+  c.start_intensity = looser(c.start_intensity, p.start_intensity);
+  c.brightness = looser(c.brightness, p.brightness);
+  c.color_temp = looser(c.color_temp, p.color_temp);
   return c;
+}
+
+PropertyObserver::Caps PropertyObserver::caps_effective(const Dev& d, TimePoint t) const {
+  if (d.prev_caps && t < d.caps_grace_until) return loosest(caps_now(d, t), *d.prev_caps);
+  return caps_now(d, t);
+}
+
+PropertyObserver::Caps PropertyObserver::caps_when_sent(const Dev& d, std::uint64_t sent_seq,
+                                                        TimePoint at) const {
+  if (d.prev_caps && sent_seq < d.caps_changed_seq) return loosest(caps_now(d, at), *d.prev_caps);
+  return caps_now(d, at);
 }
 
 void PropertyObserver::tighten(Dev& d, TimePoint now) {
   d.prev_caps = caps_effective(d, now);
   d.caps_grace_until = now + d.latency;
+  d.caps_changed_at = now;
+  d.caps_changed_seq = ++seq_;
 }
 
 void PropertyObserver::tighten_room(const std::string& room, TimePoint now) {
@@ -171,6 +180,7 @@ void PropertyObserver::configure(const config::Config& config, TimePoint now) {
 void PropertyObserver::hub_started(TimePoint now) {
   flush(now);
   for (auto& [id, d] : devices_) {
+    d.sent.clear();  // the old hub's devices died with what was on its way
     if (!d.supervised) continue;
     if (!blind(d)) begin_blind(d, now);
     d.unheard = true;
@@ -217,6 +227,11 @@ void PropertyObserver::physical(const std::string& id, const DeviceValues& state
     d.since = now;
   }
   judge(id, d, now);
+  std::pair<std::uint64_t, TimePoint> sent{++seq_, now};
+  if (cause == PhysicalCause::Command && !d.sent.empty()) {
+    sent.first = d.sent.front();
+    d.sent.pop_front();
+  }
   const DeviceValues before = d.state;
   d.state = state;
   d.reported.clear();
@@ -241,7 +256,7 @@ void PropertyObserver::physical(const std::string& id, const DeviceValues& state
     // What the hub sends is the hub's, even while it has not heard the
     // device: the fields a command changes are judged as it lands.
     if (cause == PhysicalCause::Command && d.supervised)
-      check_caps(id, d, now, changed_fields(state, before), true);
+      check_caps(id, d, now, changed_fields(state, before), sent);
     return;
   }
   if (massager_on && !massager_was_on) {
@@ -249,7 +264,7 @@ void PropertyObserver::physical(const std::string& id, const DeviceValues& state
     if (!open) {
       d.session_start = now;
       // A session the hub switches on starts gently.
-      const Caps caps = caps_effective(d, now);
+      const Caps caps = caps_when_sent(d, sent.first, now);
       if (cause == PhysicalCause::Command && state.intensity && caps.start_intensity &&
           state.intensity->permille() > *caps.start_intensity)
         breach(id, d, now, "massage_start_intensity",
@@ -264,7 +279,7 @@ void PropertyObserver::physical(const std::string& id, const DeviceValues& state
   }
   if (sound_on && !sound_was_on) d.sound_on_since = now;
   // No flash: what a command sets must be within the caps the moment it lands.
-  if (cause == PhysicalCause::Command) check_caps(id, d, now, changed_fields(state, before), true);
+  if (cause == PhysicalCause::Command) check_caps(id, d, now, changed_fields(state, before), sent);
 }
 
 void PropertyObserver::heard(const std::string& id, TimePoint generated, TimePoint now) {
@@ -277,6 +292,12 @@ void PropertyObserver::heard(const std::string& id, TimePoint generated, TimePoi
   if (!blind(d)) end_blind(d, now);
 }
 
+void PropertyObserver::sent(const std::string& id, TimePoint now) {
+  auto it = devices_.find(id);
+  if (it != devices_.end()) it->second.sent.push_back(++seq_);
+  (void)now;
+}
+
 void PropertyObserver::reachable(const std::string& id, bool reachable, TimePoint now) {
   auto it = devices_.find(id);
   if (it == devices_.end()) return;
@@ -286,6 +307,7 @@ void PropertyObserver::reachable(const std::string& id, bool reachable, TimePoin
     if (!blind(d)) begin_blind(d, now);
     d.reachable = false;
     d.must_be_off_by.reset();  // the hub cannot reach it to make it safe
+    d.sent.clear();            // what was on its way is lost
     return;
   }
   if (d.reachable) return;
@@ -299,22 +321,22 @@ void PropertyObserver::routine_started(const std::string& room, config::RoutineK
   flush(now);
   Room& r = rooms_[room];
   if (kind == config::RoutineKind::Other) {
-    r.waking = false;
+    r.waking_since.reset();
     return;
   }
   tighten_room(room, now);
   if (kind == config::RoutineKind::Bedtime) {
     r.night_since = now;
-    r.waking = false;
+    r.waking_since.reset();
   } else {
     r.night_since.reset();
-    r.waking = true;
+    r.waking_since = now;
   }
 }
 
 void PropertyObserver::routine_ended(const std::string& room, TimePoint now) {
   flush(now);
-  rooms_[room].waking = false;
+  rooms_[room].waking_since.reset();
 }
 
 void PropertyObserver::wake_time(const std::string& room, std::optional<TimePoint> at,
@@ -339,12 +361,17 @@ void PropertyObserver::shift(Duration by, TimePoint now) {
     move_opt(d.massage_on_since);
     move_opt(d.sound_on_since);
     move_opt(d.must_be_off_by);
+    move(d.caps_changed_at);
     for (auto& [a, b] : d.massage_periods) {
       a += by;
       b += by;
     }
   }
   for (auto& [id, r] : rooms_) move_opt(r.night_since);  // night lasts real time
+  // A wake time is a wall time: the jump may bring it, or take it, before
+  // when a sound went on; the hub can act on that only from now.
+  for (auto& [id, d] : devices_)
+    d.deadline_floor = std::max(d.deadline_floor, now + by + d.latency);
 }
 
 void PropertyObserver::flush(TimePoint now) {
@@ -367,9 +394,10 @@ Duration PropertyObserver::massage_in_window(const Dev& d, TimePoint end) const 
 }
 
 void PropertyObserver::check_caps(const std::string& id, Dev& d, TimePoint at,
-                                  const DeviceValues& s, bool immediate) {
-  const Caps c = caps_effective(d, at);
-  const char* when = immediate ? "set" : "held";
+                                  const DeviceValues& s,
+                                  std::optional<std::pair<std::uint64_t, TimePoint>> sent) {
+  const Caps c = sent ? caps_when_sent(d, sent->first, at) : caps_effective(d, at);
+  const char* when = sent ? "set" : "held";
   if (has(d.caps, Capability::Sound) && s.volume && c.volume && s.volume->permille() > *c.volume)
     breach(id, d, at, "volume",
            fmt::format("volume {} {} (cap {})", pct(s.volume->permille()), when, pct(*c.volume)));
@@ -408,7 +436,7 @@ void PropertyObserver::judge(const std::string& id, Dev& d, TimePoint now) {
       if (auto r = rooms_.find(d.room); r != rooms_.end() && r->second.night_since)
         samples.push_back(*r->second.night_since + limits_.light.night_window - kTick);
       for (TimePoint t : samples)
-        if (t > from && t < now) check_caps(id, d, t, d.state, false);
+        if (t > from && t < now) check_caps(id, d, t, d.state, std::nullopt);
 
       if (d.state.is_on(Capability::Massager) && d.massage_on_since && d.session_start) {
         const Duration limit = session_limit(*d.session_start);

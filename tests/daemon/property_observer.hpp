@@ -49,6 +49,8 @@
 #include <date/tz.h>
 
 #include <chrono>
+#include <cstdint>
+#include <deque>
 #include <map>
 #include <optional>
 #include <set>
@@ -86,6 +88,11 @@ class PropertyObserver {
                 TimePoint now);
   // The hub heard a report the device generated at `generated` (delivered now).
   void heard(const std::string& id, TimePoint generated, TimePoint now);
+  // The hub sent the device a command that will reach it (it is reachable);
+  // its physical change comes when it lands. A command is judged by the
+  // limits in force when it was sent: one sent before a tightening is not
+  // the hub's mistake, the device's state after the latency is.
+  void sent(const std::string& id, TimePoint now);
   // The device's link went or came back (before the hub hears of it).
   void reachable(const std::string& id, bool reachable, TimePoint now);
 
@@ -126,6 +133,9 @@ class PropertyObserver {
     // caps in transition
     std::optional<Caps> prev_caps;
     TimePoint caps_grace_until{};
+    TimePoint caps_changed_at{};
+    std::uint64_t caps_changed_seq = 0;
+    std::deque<std::uint64_t> sent;  // commands on their way, in the order of events
     TimePoint deadline_floor{};
     // massager
     std::optional<TimePoint> session_start;
@@ -141,7 +151,7 @@ class PropertyObserver {
   };
   struct Room {
     std::optional<TimePoint> night_since;
-    bool waking = false;
+    std::optional<TimePoint> waking_since;
     std::optional<TimePoint> wake_at;
   };
 
@@ -150,9 +160,11 @@ class PropertyObserver {
   void end_blind(Dev& d, TimePoint now);
   void judge(const std::string& id, Dev& d, TimePoint now);
   void check_caps(const std::string& id, Dev& d, TimePoint at, const DeviceValues& s,
-                  bool immediate);
+                  std::optional<std::pair<std::uint64_t, TimePoint>> sent);
   Caps caps_now(const Dev& d, TimePoint t) const;
   Caps caps_effective(const Dev& d, TimePoint t) const;
+  Caps caps_when_sent(const Dev& d, std::uint64_t sent_seq, TimePoint sent_at) const;
+  static Caps loosest(Caps a, const Caps& b);
   void tighten(Dev& d, TimePoint now);
   void tighten_room(const std::string& room, TimePoint now);
   Duration session_limit(TimePoint at) const;
@@ -168,6 +180,9 @@ class PropertyObserver {
   std::map<std::string, Room> rooms_;
   std::map<std::string, config::DeviceConfig> configs_;
   std::vector<Breach> breaches_;
+  // Orders what happens at one instant: a command sent before a tightening
+  // at the same millisecond is still judged by the limits before it.
+  std::uint64_t seq_ = 0;
 };
 
 }  // namespace nursery::testing
