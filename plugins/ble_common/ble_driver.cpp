@@ -142,6 +142,10 @@ void BleDriver::enqueue(std::vector<GattOp> ops) {
 }
 
 void BleDriver::pump() {
+  if (!link_) {  // stopped: nothing more goes out
+    fail_all("the device is stopped");
+    return;
+  }
   while (!busy_ && !jobs_.empty()) {
     Job& job = jobs_.front();
     if (job.next >= job.ops.size()) {
@@ -254,6 +258,7 @@ bool BleDriver::command_queued() const {
 void BleDriver::stop(std::function<void()> done) {
   fail_all("the device is being stopped");
   link_.reset();  // disconnects
+  state_.reset();
   done();
 }
 

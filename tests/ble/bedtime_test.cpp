@@ -107,6 +107,17 @@ kind = "bedtime"
                                   kRest));
 }
 
+// A routine for hubs that only need one to start.
+constexpr const char* kIdleRoutine = R"(
+[[routines]]
+id = "bedtime"
+
+  [[routines.steps]]
+  at = "0s"
+  role = "massager"
+  on = false
+)";
+
 // Polls until `done` holds; false after `timeout`.
 bool eventually(const std::function<bool()>& done, std::chrono::milliseconds timeout = 20s) {
   const auto deadline = std::chrono::steady_clock::now() + timeout;
@@ -289,6 +300,90 @@ kind = "bedtime"
   for (const auto& w : writes_since(mock, kMassager, back))
     EXPECT_NE(w, (Bytes{1, 1})) << "restarted after its window\n" << daemon.log();
   EXPECT_EQ(massager()["state"]["on"], false);
+}
+
+// `nurseryctl ble scan` lists what advertises nearby with the driver that
+// would take it, so a parent can copy the address into the config.
+TEST(BleScan, NurseryctlListsNearbyDevicesWithTheDriverThatWouldTakeThem) {
+  BluezMock mock;
+  const std::string rest = "F3:53:11:AA:BB:41", massager = "F3:53:11:AA:BB:42",
+                    other = "F3:53:11:AA:BB:43";
+  auto r = hatch_rest_spec(rest);
+  r.known = false;  // found by the scan
+  mock.add_device(r);
+  auto m = massager_spec(massager);
+  m.known = false;
+  mock.add_device(m);
+  DeviceSpec o;
+  o.address = other;
+  o.name = "Kitchen scale";
+  o.advertised_uuids = {"0000181d-0000-1000-8000-00805f9b34fb"};
+  o.known = false;
+  mock.add_device(o);
+
+  it::TestHome home;
+  home.write_config(hub_toml("", kIdleRoutine));
+  it::DaemonProcess daemon(home);
+  ASSERT_TRUE(
+      daemon.start_and_wait({{}, {{"DBUS_SYSTEM_BUS_ADDRESS", mock.bus_address()}}, false}));
+  ASSERT_TRUE(daemon.wait_for_log("BLE ready", 20s));
+
+  // Bad durations are refused with a JSON error, and start nothing.
+  for (const char* bad : {"0", "301", "ten", "-5", ""}) {
+    auto reply = it::api(daemon, "POST", std::string("/api/v1/ble/scan?seconds=") + bad);
+    EXPECT_EQ(reply.status, 400) << bad;
+    EXPECT_EQ(reply.body["error"]["code"], "invalid_request") << reply.body.dump();
+  }
+  EXPECT_EQ(it::api(daemon, "POST", "/api/v1/ble/scan?minutes=1").status, 400);
+  EXPECT_EQ(it::api(daemon, "GET", "/api/v1/ble/scan").status, 404);
+  EXPECT_EQ(it::api(daemon, "DELETE", "/api/v1/ble/scan").status, 405);
+
+  auto result = it::run_program({it::nurseryctl_path().string(), "--socket", home.socket().string(),
+                                 "ble", "scan", "--seconds", "3"},
+                                home.dir(), {}, 40s);
+  ASSERT_EQ(result.code(), 0) << result.describe() << daemon.log();
+  auto line_of = [&](const std::string& address) {
+    auto at = result.out.find(address);
+    if (at == std::string::npos) return std::string();
+    return result.out.substr(at, result.out.find('\n', at) - at);
+  };
+  EXPECT_NE(line_of(rest).find("hatch-rest"), std::string::npos) << result.out;
+  EXPECT_NE(line_of(rest).find("Hatch Rest"), std::string::npos) << result.out;
+  EXPECT_NE(line_of(massager).find("gatt-massager"), std::string::npos) << result.out;
+  EXPECT_NE(line_of(other).find("Kitchen scale"), std::string::npos) << result.out;
+  EXPECT_EQ(line_of(other).find("gatt-massager"), std::string::npos) << result.out;
+  EXPECT_NE(line_of(rest).find("-60"), std::string::npos) << "no RSSI\n" << result.out;
+}
+
+TEST(BleScan, WithoutBluezTheScanIsRefusedWithTheReason) {
+  BluezMock::Options no_bluez;
+  no_bluez.start_bluez = false;
+  BluezMock mock(no_bluez);
+  it::TestHome home;
+  home.write_config(hub_toml("", kIdleRoutine));
+  it::DaemonProcess daemon(home);
+  ASSERT_TRUE(
+      daemon.start_and_wait({{}, {{"DBUS_SYSTEM_BUS_ADDRESS", mock.bus_address()}}, false}));
+  ASSERT_TRUE(daemon.wait_for_log("BLE unavailable", 20s));
+  auto reply = it::api(daemon, "POST", "/api/v1/ble/scan?seconds=2");
+  EXPECT_EQ(reply.status, 503);
+  EXPECT_EQ(reply.body["error"]["code"], "ble_unavailable") << reply.body.dump();
+  auto result = it::run_program(
+      {it::nurseryctl_path().string(), "--socket", home.socket().string(), "ble", "scan"},
+      home.dir(), {}, 20s);
+  EXPECT_EQ(result.code(), 1) << result.describe();
+  EXPECT_NE(result.err.find("BlueZ"), std::string::npos) << result.describe();
+  // Everything else works: the massager is shown unavailable with why.
+  auto massager = it::device_in(it::status_of(daemon), "massager");
+  EXPECT_EQ(massager["available"], false);
+  EXPECT_NE(massager["availability_reason"].get<std::string>().find("BlueZ"), std::string::npos)
+      << massager.dump(2);
+  // BlueZ appearing later is picked up without a restart.
+  mock.start_bluez();
+  mock.add_device(massager_spec(kMassager));
+  ASSERT_TRUE(eventually([&] {
+    return it::device_in(it::status_of(daemon), "massager")["available"] == true;
+  })) << daemon.log();
 }
 
 }  // namespace
