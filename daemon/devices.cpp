@@ -304,7 +304,16 @@ DeviceValues Devices::overridden_fields(const DeviceSlot& slot, const DeviceRepo
 void Devices::on_report(DeviceSlot& slot, const DeviceReport& report) {
   const DeviceValues overridden = overridden_fields(slot, report);
   const DeviceValues seen = report.observed.only(slot.capabilities());
-  slot.known_.merge(seen);
+  // Levels mid-fade are on their way to what the hub sent, which stays what
+  // the device is believed to end with: a bulb that reports the target at
+  // once, then where it is on the way (Zigbee2MQTT), and then the target
+  // again is not overridden by its own last report.
+  DeviceValues believed = seen;
+  if (report.in_transition)
+    for_each_member([&](const Field& field, auto member) {
+      if (field.kind != FieldKind::Switch && slot.known_.*member) (believed.*member).reset();
+    });
+  slot.known_.merge(believed);
   slot.observed_.merge(seen);
   listener_.device_reported(slot, report, overridden);
 }

@@ -335,23 +335,34 @@ void MqttDevice::on_link(bool up) {
     set_availability(Availability::Unavailable, "the MQTT broker is not connected");
     return;
   }
-  if (common_.availability_topic.empty()) {
-    set_availability(Availability::Available, {});
-  } else if (device_online_) {
-    set_availability(*device_online_ ? Availability::Available : Availability::Unavailable,
-                     *device_online_ ? std::string{}
-                                     : fmt::format("{} says it is offline ({})", common_.speaker,
-                                                   common_.availability_topic));
-  } else {
-    // A retained LWT arrives right after the subscription; a device that
-    // publishes none (Zigbee2MQTT with availability off) is taken as there.
-    set_availability(Availability::Connecting,
-                     fmt::format("waiting for {}", common_.availability_topic));
-    grace_->set(host_.clock().now() + std::chrono::seconds(3), [this] {
-      if (!device_online_ && link_up_) set_availability(Availability::Available, {});
-    });
+  if (device_online_ == false) {
+    set_availability(Availability::Unavailable, offline_reason());
+    return;
   }
+  // A retained LWT arrives right after the subscription; a device that
+  // publishes none (Zigbee2MQTT with availability off) is taken as there.
+  await_state(device_online_ || common_.availability_topic.empty()
+                  ? "waiting for its state"
+                  : fmt::format("waiting for {}", common_.availability_topic));
   on_link_up();
+}
+
+std::string MqttDevice::offline_reason() const {
+  return fmt::format("{} says it is offline ({})", common_.speaker, common_.availability_topic);
+}
+
+void MqttDevice::await_state(std::string reason) {
+  if (!common_.confirm_by_state) {
+    // Nothing will ever say what it has: there as soon as it may be.
+    set_availability(Availability::Available, {});
+    return;
+  }
+  // Available once its state is known (or after a moment without it), so
+  // that what the hub sends first is not crossed by the answer to our query.
+  set_availability(Availability::Connecting, std::move(reason));
+  grace_->set(host_.clock().now() + std::chrono::seconds(3), [this] {
+    if (link_up_ && device_online_ != false) set_availability(Availability::Available, {});
+  });
 }
 
 void MqttDevice::on_availability_message(const PubSubMessage& message) {
@@ -365,18 +376,20 @@ void MqttDevice::on_availability_message(const PubSubMessage& message) {
     return;
   }
   good_payload(message.topic);
-  const bool was = device_online_.value_or(false);
+  const std::optional<bool> was = device_online_;
   device_online_ = *online;
-  grace_->cancel();
-  if (!link_up_) return;
+  if (!link_up_ || was == online) return;
   if (*online) {
-    set_availability(Availability::Available, {});
-    if (!was) on_link_up();  // back: ask what it has now
+    // Back: ask what it has now, available once it says. First heard: it
+    // was taken as there already, or its state is being waited for.
+    if (was == false) {
+      await_state("waiting for its state");
+      on_link_up();
+    }
   } else {
-    const auto reason =
-        fmt::format("{} says it is offline ({})", common_.speaker, common_.availability_topic);
-    fail_all(reason);
-    set_availability(Availability::Unavailable, reason);
+    grace_->cancel();
+    fail_all(offline_reason());
+    set_availability(Availability::Unavailable, offline_reason());
   }
 }
 
@@ -433,6 +446,11 @@ void MqttDevice::time_out(CommandId id) {
   const CommandId done_id = it->id;
   pending_.erase(it);
   host_.command_result(done_id, CommandOutcome::TimedOut, std::move(reason));
+  if (held_ && pending_.empty()) {
+    // What it said instead is what it has.
+    host_.report(DeviceReport{*held_, false, std::nullopt});
+    held_.reset();
+  }
 }
 
 void MqttDevice::end_pending(std::size_t count, CommandOutcome outcome, const std::string& reason) {
@@ -452,12 +470,14 @@ void MqttDevice::observed(const DeviceValues& raw, bool fading) {
   const DeviceValues values = raw.only(capabilities());
   if (values.empty()) return;
   // A device that speaks is there, even if its LWT has not been heard.
-  if (link_up_ && !device_online_ && availability_ == Availability::Connecting) {
+  if (link_up_ && device_online_ != false && availability_ == Availability::Connecting) {
     grace_->cancel();
     set_availability(Availability::Available, {});
   }
   const TimePoint now = host_.clock().now();
   DeviceReport report{values, false, std::nullopt};
+  log_.debug("{}: reports {} with {} command(s) in flight", name(), describe(values),
+             pending_.size());
   // The newest command this state confirms; older ones are confirmed with it.
   std::optional<std::size_t> confirmed;
   for (std::size_t i = 0; i < pending_.size(); ++i) {
@@ -465,11 +485,12 @@ void MqttDevice::observed(const DeviceValues& raw, bool fading) {
     if (confirms(pending_[i].expected, pending_[i].seen)) confirmed = i;
   }
   if (confirmed) {
+    held_.reset();
     const Pending& p = pending_[*confirmed];
     report.answers = p.id;
     report.in_transition = fading;
     if (p.transition > Duration{0})
-      fading_ = Fading{p.id, p.expected, p.sent_at + p.transition + std::chrono::seconds(2)};
+      fading_ = Fading{p.id, p.expected, p.sent_at + p.transition + common_.confirm_timeout};
     else
       fading_.reset();
     host_.report(report);
@@ -480,14 +501,21 @@ void MqttDevice::observed(const DeviceValues& raw, bool fading) {
     // Not there yet: a device fading towards the newest command says so.
     const Pending& p = pending_.back();
     const bool in_window = fading || (p.transition > Duration{0} &&
-                                      now <= p.sent_at + p.transition + std::chrono::seconds(2));
+                                      now <= p.sent_at + p.transition + common_.confirm_timeout);
     if (in_window && on_the_way(p.expected, values)) {
       report.answers = p.id;
       report.in_transition = true;
-      fading_ = Fading{p.id, p.expected, p.sent_at + p.transition + std::chrono::seconds(2)};
+      fading_ = Fading{p.id, p.expected, p.sent_at + p.transition + common_.confirm_timeout};
       host_.report(report);
       // It heard the command and is carrying it out.
       end_pending(pending_.size(), CommandOutcome::Done, {});
+      return;
+    }
+    if (!on_the_way(p.expected, values)) {
+      // A state from before the command, or a step of a Backlog on its
+      // way: what it ends with comes next. Held, and reported if the
+      // command times out, so that a stale state is not taken for a hand.
+      held_ = values;
       return;
     }
   } else if (fading_ && now <= fading_->until && on_the_way(fading_->expected, values)) {
@@ -502,7 +530,11 @@ void MqttDevice::observed(const DeviceValues& raw, bool fading) {
 }
 
 void MqttDevice::bad_payload(const PubSubMessage& message, std::string_view why) {
-  if (!bad_topics_.insert(message.topic).second) return;
+  if (!bad_topics_.insert(message.topic).second) {
+    log_.debug("{}: ignored another payload on {} ({} bytes): {}", name(), message.topic,
+               message.payload.size(), why);
+    return;
+  }
   log_.warning(
       "{}: ignored a payload on {} ({} bytes): {}; further bad payloads there are not "
       "logged until a good one",

@@ -218,6 +218,8 @@ class MqttDevice : public Device {
   void on_link(bool up);
   void on_availability_message(const PubSubMessage& message);
   void set_availability(Availability availability, std::string reason);
+  void await_state(std::string reason);
+  std::string offline_reason() const;
   void end_pending(std::size_t count, CommandOutcome outcome, const std::string& reason);
   void fail_all(const std::string& reason);
   void time_out(CommandId id);
@@ -232,6 +234,7 @@ class MqttDevice : public Device {
   std::unique_ptr<Alarm> grace_;  // waiting for a retained LWT after the link came up
   std::vector<Pending> pending_;  // oldest first
   std::optional<Fading> fading_;
+  std::optional<DeviceValues> held_;  // a state that contradicts the command in flight
   std::set<std::string> bad_topics_;
 };
 

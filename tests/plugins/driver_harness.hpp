@@ -47,6 +47,14 @@ inline std::string diagnostics_text(const config::LoadResult& r) {
   return out;
 }
 
+// Warning lines of `sink` that contain `needle`.
+inline std::size_t warnings_containing(const MemorySink& sink, std::string_view needle) {
+  std::size_t n = 0;
+  for (const auto& l : sink.lines)
+    if (l.level == LogLevel::Warning && l.message.find(needle) != std::string::npos) ++n;
+  return n;
+}
+
 struct Result {
   CommandId id;
   CommandOutcome outcome;
@@ -150,10 +158,7 @@ class DriverHarness : public ::testing::Test {
     return out;
   }
   std::size_t warnings_containing(std::string_view needle) const {
-    std::size_t n = 0;
-    for (const auto& l : sink_.lines)
-      if (l.level == LogLevel::Warning && l.message.find(needle) != std::string::npos) ++n;
-    return n;
+    return testing::warnings_containing(sink_, needle);
   }
 
   boost::asio::io_context io_;

@@ -4,7 +4,9 @@
 
 #include <gtest/gtest.h>
 
+#include <fstream>
 #include <nlohmann/json.hpp>
+#include <set>
 
 #include "driver_harness.hpp"
 #include "plugins/mqtt-common/mqtt_common.hpp"
@@ -122,11 +124,14 @@ TEST_F(ZigbeeLight, TakesAvailabilityInThePlainAndTheJsonForm) {
   make(kZigbee);
   EXPECT_EQ(host_.current(), Availability::Connecting);
   device_says(kZ + "/availability", "online", true);
+  device_says(kZ, R"({"state":"OFF"})");  // the answer to its /get
   EXPECT_EQ(host_.current(), Availability::Available);
   device_says(kZ + "/availability", R"({"state":"offline"})");
   EXPECT_EQ(host_.current(), Availability::Unavailable);
   EXPECT_NE(host_.availabilities.back().reason.find("offline"), std::string::npos);
   device_says(kZ + "/availability", R"({"state":"online"})");
+  EXPECT_EQ(host_.current(), Availability::Connecting) << "until it says what it has";
+  device_says(kZ, R"({"state":"OFF"})");
   EXPECT_EQ(host_.current(), Availability::Available);
   device_says(kZ + "/availability", "offline");
   EXPECT_EQ(host_.current(), Availability::Unavailable);
@@ -166,6 +171,8 @@ TEST_F(ZigbeeLight, TheBrokerGoneMakesItUnavailableAndItsReturnAvailable) {
   EXPECT_NE(host_.availabilities.back().reason.find("broker"), std::string::npos);
   bus_.set_connected(true);
   settle();
+  EXPECT_EQ(host_.current(), Availability::Connecting);
+  advance(3s);  // no answer to its /get: taken as there after a moment
   EXPECT_EQ(host_.current(), Availability::Available);
 }
 
@@ -254,13 +261,15 @@ TEST_F(TasmotaLight, FollowsItsLwtAndAsksForItsStateWhenBack) {
             std::string::npos);
   bus_.clear_published();
   device_says("tele/nursery_lamp/LWT", "Online", true);
-  EXPECT_EQ(host_.current(), Availability::Available);
   EXPECT_EQ(sent_on("cmnd/nursery_lamp/State").size(), 1u);
+  device_says("stat/nursery_lamp/RESULT", R"({"POWER":"OFF","Dimmer":20,"CT":300})");
+  EXPECT_EQ(host_.current(), Availability::Available);
 }
 
 TEST_F(TasmotaLight, BadPayloadsChangeNothing) {
   make(kTasmota);
   device_says("tele/nursery_lamp/LWT", "Online", true);
+  advance(3s);
   for (const char* bad :
        {"ON", R"({"POWER":3})", R"({"Dimmer":101})", R"({"Dimmer":"high"})", R"({"CT":20})", "{"})
     device_says("stat/nursery_lamp/RESULT", bad);
@@ -463,6 +472,34 @@ TEST(MqttDriverConfigWarnings, AnUnknownKeyIsAWarningWithItsLocationAndTheKeysTh
   EXPECT_NE(text.find("test.toml:16:1: warning: unknown key \"brightnes\""), std::string::npos)
       << text;
   EXPECT_NE(text.find("friendly_name, base_topic"), std::string::npos) << text;
+}
+
+TEST(MqttDriverConfigExample, TheExamplesMqttDevicesLoadOnceUncommented) {
+  std::ifstream in(NURSERY_SOURCE_DIR "/config/nurseryd.toml");
+  std::string text, line;
+  bool in_mqtt_devices = false;
+  int uncommented = 0;
+  while (std::getline(in, line)) {
+    if (line.rfind("# MQTT devices", 0) == 0) in_mqtt_devices = true;
+    if (line.rfind("# Routines:", 0) == 0) in_mqtt_devices = false;
+    // "#key = value" and "#[[devices]]" are settings; "# words" are comments.
+    if (in_mqtt_devices && line.size() > 1 && line[0] == '#' && line[1] != ' ') {
+      line.erase(0, 1);
+      ++uncommented;
+    }
+    text += line + "\n";
+  }
+  EXPECT_GT(uncommented, 50);
+  // The example has no [mqtt] table uncommented: the devices load, and say
+  // at start that MQTT is off.
+  auto r = config::load_string(text, "nurseryd.toml", plugins::catalog());
+  EXPECT_TRUE(r.ok()) << diagnostics_text(r);
+  for (const auto& d : r.diagnostics) ADD_FAILURE() << d.to_string();
+  ASSERT_TRUE(r.ok());
+  std::set<std::string> drivers;
+  for (const auto& d : r.config->devices) drivers.insert(d.driver);
+  for (const char* driver : {"zigbee2mqtt", "tasmota", "mqtt-json", "mqtt-sound", "mqtt-massager"})
+    EXPECT_TRUE(drivers.count(driver)) << driver;
 }
 
 TEST(MqttCommon, AvailabilityPayloadsInEveryForm) {
