@@ -8,7 +8,13 @@ Error no_scheduler() {
   return Error{"no_scheduler", "This hub runs no scheduler: schedules are not available.", 503};
 }
 
+Error no_sleep_log() { return Error{"no_sleep_log", "This hub keeps no sleep log.", 503}; }
+
 }  // namespace
+
+Expected<SleepEntry> HubApi::add_sleep_entry(const SleepEntryRequest&) { return no_sleep_log(); }
+
+Expected<SleepLogData> HubApi::sleep_log(const SleepLogQuery&) const { return no_sleep_log(); }
 
 Expected<std::vector<schedule::Schedule>> HubApi::schedules(std::string_view) const {
   return no_scheduler();

@@ -222,15 +222,16 @@ class HubApi {
                                                  std::size_t count) const;
   // Sun times of a local date at the hub's location (default: today).
   virtual Expected<schedule::SunDay> sun(std::optional<date::year_month_day> day) const;
-  // The sleep log.
+  // The sleep log. The defaults answer "no_sleep_log" (503): a hub that
+  // keeps none (a test's fake).
   // Stores a parent's entry and returns it as stored. "unknown_room" (404);
   // "invalid_request" (400) for no room on a hub with several;
   // "invalid_value" (400) for a time more than kSleepEntryMaxAhead ahead.
-  virtual Expected<SleepEntry> add_sleep_entry(const SleepEntryRequest& request) = 0;
+  virtual Expected<SleepEntry> add_sleep_entry(const SleepEntryRequest& request);
   // The runs and entries of the query, with what it takes to read them.
   // "unknown_room" (404) for a room the config lacks; "invalid_value" (400)
   // for `to` not after `from`, or more than 367 days apart.
-  virtual Expected<SleepLogData> sleep_log(const SleepLogQuery& query) const = 0;
+  virtual Expected<SleepLogData> sleep_log(const SleepLogQuery& query) const;
 };
 
 }  // namespace nursery

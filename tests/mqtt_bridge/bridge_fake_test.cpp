@@ -46,7 +46,7 @@ class RecordingHub final : public HubApi {
 
 config::Config one_lamp() {
   config::Config c;
-  c.rooms.push_back({"nursery", "Nursery", "bedtime", {}});
+  c.rooms.push_back({"nursery", "Nursery", "bedtime", {}, {}, {}});
   c.devices.push_back({"lamp", "Lamp", "nursery", "simulated", {}, {}});
   return c;
 }

@@ -16,7 +16,7 @@ using nlohmann::json;
 config::Config hall_config() {
   config::Config c;
   c.hub.name = "Hall";
-  c.rooms.push_back({"nursery", "Nursery", "bedtime", {}});
+  c.rooms.push_back({"nursery", "Nursery", "bedtime", {}, {}, {}});
   c.devices.push_back({"lamp", "Lamp", "nursery", "simulated", {}, {}});
   c.devices.push_back({"hatch", "Hatch", "nursery", "simulated", {}, {}});
   config::RoutineConfig bedtime;

@@ -153,9 +153,12 @@ TEST_F(SleepLogStoreTest, AnOlderDatabaseGetsTheLogAndKeepsItsRuns) {
     run.id = store->begin_run(run).value();
   }
   {
-    // What the nurseryd before the sleep log left: schema 3, no table.
+    // What the nurseryd before the sleep log left: schema 3, without the
+    // sleep log's table (4) and the scheduler's (5).
     SQLite::Database db(db_file().string(), SQLite::OPEN_READWRITE);
-    db.exec("DROP TABLE sleep_log; PRAGMA user_version = 3;");
+    db.exec(
+        "DROP TABLE sleep_log; DROP TABLE schedules; DROP TABLE schedule_checked; "
+        "DROP TABLE schedule_fired; DROP TABLE schedule_skips; PRAGMA user_version = 3;");
   }
   auto store = open();
   ASSERT_TRUE(store);
