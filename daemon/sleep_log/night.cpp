@@ -61,13 +61,14 @@ std::optional<Night> read_night(const std::string& room, date::local_days day,
   if (asleep == entries.size()) return night;
   night.asleep_at = entries[asleep]->at;
   // The morning wake-up: the last "awake" with no "asleep" after it.
-  std::optional<std::size_t> end;
+  // Its index, or entries.size() for none (a plain index: GCC's -Os
+  // flow analysis misreads an optional here as maybe uninitialized).
+  std::size_t stop = entries.size();
   for (std::size_t i = asleep + 1; i < entries.size(); ++i) {
-    if (entries[i]->kind == SleepKind::Awake) end = i;
-    if (entries[i]->kind == SleepKind::Asleep) end.reset();
+    if (entries[i]->kind == SleepKind::Awake) stop = i;
+    if (entries[i]->kind == SleepKind::Asleep) stop = entries.size();
   }
-  const std::size_t stop = end.value_or(entries.size());
-  if (end) night.woke_at = entries[*end]->at;
+  if (stop < entries.size()) night.woke_at = entries[stop]->at;
   for (std::size_t i = asleep + 1; i < stop; ++i) {
     if (entries[i]->kind == SleepKind::Waking) ++night.wakings;
     if (entries[i]->kind != SleepKind::Awake) continue;
