@@ -284,7 +284,7 @@ TEST_F(DriverTest, RestStateNotificationIsParsedAndAPressOnTheDeviceIsReported) 
       if (host->unprompted()[i].observed.light_on == false) return true;
     return false;
   })) << diagnostics();
-  const auto& seen = host->unprompted().back().observed;
+  const auto seen = host->unprompted().back().observed;  // a copy: unprompted() returns a new vector
   EXPECT_EQ(seen.light_on, false);
   EXPECT_EQ(seen.sound_on, false);
 }
